@@ -1,0 +1,93 @@
+import type { Money } from "../money.js";
+import { formatMoney, sum } from "../money.js";
+
+export type VoucherType = "RECEIPT" | "PAYMENT" | "ADJUSTMENT";
+export type VoucherKind =
+  | "SALE_RECEIPT"
+  | "SALE_CHANGE_RETURN"
+  | "PURCHASE_PAYMENT"
+  | "SALE_COGS"
+  | "INVENTORY_ADJUSTMENT";
+export type Side = "DEBIT" | "CREDIT";
+export type PartyType = "CUSTOMER" | "VENDOR" | "NONE";
+export type SourceType = "SALE_ORDER" | "PURCHASE_ORDER" | "INVENTORY_TRACKING";
+
+export interface BilingualText {
+  en: string;
+  vi: string;
+}
+
+export interface Party {
+  type: PartyType;
+  id: string | null;
+  name: BilingualText | null;
+}
+
+export interface LedgerLine {
+  lineNo: number;
+  accountId: string;
+  accountCode: string | null;
+  side: Side;
+  amount: Money;
+}
+
+/** The record produced to `finance.voucher` (schemas/finance.voucher-value.avsc). */
+export interface Voucher {
+  voucherId: string;
+  idempotencyKey: string;
+  merchantId: string;
+  type: VoucherType;
+  kind: VoucherKind;
+  category: string;
+  currency: string;
+  amount: Money;
+  party: Party;
+  reason: BilingualText;
+  source: { type: SourceType; id: string; code: string | null };
+  origin: { eventId: string; topic: string; partition: number; offset: number };
+  occurredAt: number;
+  lines: LedgerLine[];
+}
+
+export type SkipReason = "NO_FINANCE_ROUTING" | "NO_CHANGE_DUE" | "ZERO_COST_BASIS" | "ZERO_VALUE_DELTA";
+
+/** A clean short-circuit: nothing to book, counted by reason, never an error. */
+export interface Skip {
+  reason: SkipReason;
+  eventId: string;
+  /** What was skipped inside the event, e.g. the attempt uid; null for the whole event. */
+  subject: string | null;
+}
+
+export interface PostingResult {
+  vouchers: Voucher[];
+  skips: Skip[];
+}
+
+export const WALK_IN_CUSTOMER: Party = {
+  type: "CUSTOMER",
+  id: null,
+  name: { en: "Walk-in customer", vi: "Khách lẻ" },
+};
+export const NO_PARTY: Party = { type: "NONE", id: null, name: null };
+
+/**
+ * A voucher that does not balance is a bug in a posting rule, never bad input: fail loudly
+ * rather than emit it.
+ */
+export function assertBalanced(v: Voucher): Voucher {
+  const debits = sum(v.lines.filter((l) => l.side === "DEBIT").map((l) => l.amount));
+  const credits = sum(v.lines.filter((l) => l.side === "CREDIT").map((l) => l.amount));
+  const problems: string[] = [];
+  if (v.lines.length < 2) problems.push("fewer than two lines");
+  if (v.lines.some((l) => !l.amount.greaterThan(0))) problems.push("a line amount is not positive");
+  if (!debits.equals(credits))
+    problems.push(`debits ${formatMoney(debits)} != credits ${formatMoney(credits)}`);
+  if (!debits.equals(v.amount))
+    problems.push(`debits ${formatMoney(debits)} != amount ${formatMoney(v.amount)}`);
+  if (v.lines.some((l, i) => l.lineNo !== i + 1)) problems.push("line numbers are not 1..n");
+  if (problems.length > 0) {
+    throw new Error(`unbalanced voucher ${v.idempotencyKey}: ${problems.join("; ")}`);
+  }
+  return v;
+}

@@ -1,0 +1,54 @@
+/**
+ * Typed failures. The pipeline decides retry versus dead-letter by class, never by message
+ * text: a PostingError dead-letters the event with its reason; a TransientInfraError is
+ * retried and never dead-lettered.
+ */
+export type DeadLetterReason = "UNDECODABLE" | "INVALID_PAYLOAD" | "UNRESOLVED" | "CROSS_TENANT";
+
+export abstract class PostingError extends Error {
+  abstract readonly reason: DeadLetterReason;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bytes that are not registry-framed Avro, or whose schema id the registry does not know. */
+export class UndecodableError extends PostingError {
+  readonly reason = "UNDECODABLE" as const;
+}
+
+/** A decoded payload that breaks the rules of SPEC §3/§6 (bad amounts, tendered < amount, ...). */
+export class InvalidPayloadError extends PostingError {
+  readonly reason = "INVALID_PAYLOAD" as const;
+}
+
+/** A reference (account, control account, purchase order, vendor) still missing after waiting. */
+export class UnresolvedError extends PostingError {
+  readonly reason = "UNRESOLVED" as const;
+}
+
+/** A reference that exists but belongs to another merchant. */
+export class CrossTenantError extends PostingError {
+  readonly reason = "CROSS_TENANT" as const;
+}
+
+/** Broker, registry or database unreachable: retry, never dead-letter. */
+export class TransientInfraError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TransientInfraError";
+  }
+}
+
+/** Bad configuration: the process refuses to start and says why. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export function isPostingError(e: unknown): e is PostingError {
+  return e instanceof PostingError;
+}

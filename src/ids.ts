@@ -1,0 +1,16 @@
+import { v5 as uuidv5 } from "uuid";
+
+/** CONTRACTS.md: namespace of every deterministic id (seeded accounts, voucher ids). */
+export const FINANCE_NAMESPACE = "9526b67e-4f97-471f-a726-cbe031565fd9";
+
+export function deterministicId(name: string): string {
+  return uuidv5(name, FINANCE_NAMESPACE);
+}
+
+export function seededAccountId(merchantId: string, code: string): string {
+  return deterministicId(`${merchantId}:${code}`);
+}
+
+export function voucherIdOf(idempotencyKey: string): string {
+  return deterministicId(idempotencyKey);
+}

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import avro from "avsc";
+import { DecimalType, decodeUnscaled, encodeUnscaled } from "../../src/avro/decimal-type.js";
+import { money } from "../../src/money.js";
+
+const DECIMAL = { type: "bytes", logicalType: "decimal", precision: 19, scale: 4 } as const;
+const type = avro.Type.forSchema(DECIMAL as unknown as avro.Schema, {
+  logicalTypes: { decimal: DecimalType },
+});
+
+describe("decimal logical type", () => {
+  const cases = [
+    "0",
+    "1",
+    "-1",
+    "0.0001",
+    "-0.0001",
+    "123456789.1234",
+    "-98765.4321",
+    "999999999999999.9999",
+    "-999999999999999.9999",
+    "12345678901234.5678",
+    "0.5",
+    "-128",
+    "127",
+    "128",
+    "-129",
+    "255",
+    "256",
+  ];
+  for (const text of cases) {
+    it(`round-trips ${text} exactly`, () => {
+      const decoded = type.fromBuffer(type.toBuffer(money(text))) as ReturnType<typeof money>;
+      assert.ok(decoded.equals(money(text)), `${decoded.toString()} != ${text}`);
+    });
+  }
+
+  // Bytes as java.math.BigInteger#toByteArray writes the unscaled value (Java Avro's DecimalConversion).
+  const javaVectors: [string, number[]][] = [
+    ["0", [0x00]],
+    ["0.0001", [0x01]],
+    ["-0.0001", [0xff]],
+    ["0.0128", [0x00, 0x80]],
+    ["-0.0128", [0x80]],
+    ["-0.0129", [0xff, 0x7f]],
+    ["1", [0x27, 0x10]],
+    ["-1", [0xd8, 0xf0]],
+    ["100000", [0x3b, 0x9a, 0xca, 0x00]],
+    ["999999999999999.9999", [0x00, 0x8a, 0xc7, 0x23, 0x04, 0x89, 0xe7, 0xff, 0xff]],
+    ["-999999999999999.9999", [0xff, 0x75, 0x38, 0xdc, 0xfb, 0x76, 0x18, 0x00, 0x01]],
+  ];
+  for (const [text, bytes] of javaVectors) {
+    it(`decodes Java's big-endian two's complement bytes for ${text}`, () => {
+      assert.ok(decodeUnscaled(Buffer.from(bytes)).div(10000).equals(money(text)));
+      assert.deepEqual([...encodeUnscaled(BigInt(money(text).times(10000).toFixed(0)))], bytes);
+    });
+  }
+
+  it("refuses a value with more places than the scale instead of rounding", () => {
+    assert.throws(() => type.toBuffer(money("1.00001")), /more than 4 decimal places/);
+  });
+
+  it("refuses a value beyond precision 19", () => {
+    assert.throws(() => type.toBuffer(money("1000000000000000")), /exceeds precision/);
+  });
+
+  it("decodes a writer's different scale to the exact value it meant", () => {
+    const scale6 = avro.Type.forSchema({ ...DECIMAL, scale: 6 } as unknown as avro.Schema, {
+      logicalTypes: { decimal: DecimalType },
+    });
+    const v = scale6.fromBuffer(scale6.toBuffer(money("1.000001"))) as ReturnType<typeof money>;
+    assert.equal(v.toString(), "1.000001");
+  });
+});
