@@ -1,0 +1,107 @@
+import { randomUUID } from "node:crypto";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { AvroCodec } from "../avro/codec.js";
+import { endOffsets, tp, trackLag } from "../kafka.js";
+import type { Logger } from "../log.js";
+import { metrics } from "../metrics.js";
+import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
+import { applyCdc, type CdcRecord, type DebeziumEnvelope } from "./cdc.js";
+import type { MaterializedTables } from "./tables.js";
+
+/**
+ * Feeds the materialized tables from the CDC topics. Every instance reads every partition
+ * (a group of its own, never committed), loads up to the end offsets that existed at start
+ * before `start()` resolves, then keeps following.
+ */
+export class TableFeed {
+  private consumer: Consumer | null = null;
+  private readonly groupId: string;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly codec: AvroCodec,
+    private readonly tables: MaterializedTables,
+    groupPrefix: (instance: string) => string,
+    private readonly log: Logger,
+  ) {
+    this.groupId = groupPrefix(randomUUID());
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const topics = ALL_CDC_TOPICS.filter((t) => existing.has(t));
+    const missing = ALL_CDC_TOPICS.filter((t) => !existing.has(t));
+    if (missing.length > 0) this.log.warn({ missing }, "CDC topics not found; their tables start empty");
+    const targets = await endOffsets(admin, topics);
+    await admin.disconnect();
+
+    const pending = new Set(targets.keys());
+    const started = Date.now();
+    let caughtUp: () => void = () => {};
+    const loaded = new Promise<void>((resolve) => {
+      caughtUp = resolve;
+    });
+    const checkCaughtUp = (key: string, position: bigint) => {
+      const target = targets.get(key);
+      if (target !== undefined && position >= target) pending.delete(key);
+      if (pending.size === 0) caughtUp();
+    };
+    checkCaughtUp("", 0n);
+
+    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxBytes: 20 * 1024 * 1024 });
+    trackLag(this.consumer, this.groupId);
+    await this.consumer.connect();
+    if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatch: async (payload) => {
+        await this.applyBatch(payload);
+        checkCaughtUp(
+          tp(payload.batch.topic, payload.batch.partition),
+          BigInt(payload.batch.lastOffset()) + 1n,
+        );
+      },
+    });
+    await loaded;
+    this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = null;
+    if (!consumer) return;
+    await consumer.disconnect();
+    // The group existed only for this instance's full read; leave no litter on the cluster.
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+
+  private async applyBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    const topic = batch.topic as CdcTopic;
+    await this.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
+    for (const m of batch.messages) {
+      try {
+        const rec: CdcRecord = {
+          topic,
+          key: m.key ? this.codec.decode<{ id: string }>(m.key) : null,
+          value: m.value ? this.codec.decode<DebeziumEnvelope>(m.value) : null,
+        };
+        const outcome = applyCdc(this.tables, rec, this.log);
+        if (outcome.kind === "ignored")
+          this.log.debug({ topic, offset: m.offset, why: outcome.why }, "CDC record ignored");
+      } catch (e) {
+        // A broken CDC row cannot be dead-lettered as an event; events needing it end UNRESOLVED.
+        metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.log.error(
+          { topic, partition: batch.partition, offset: m.offset, err: e },
+          "CDC record not applied",
+        );
+      }
+    }
+    await heartbeat();
+  }
+}

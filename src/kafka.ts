@@ -1,0 +1,74 @@
+import { readFileSync } from "node:fs";
+import { type Admin, type Consumer, Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
+import type { Config } from "./config.js";
+import { log } from "./log.js";
+import { metrics } from "./metrics.js";
+
+const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+export function createKafka(c: Config): Kafka {
+  const cfg: KafkaConfig = {
+    clientId: c.KAFKA_CLIENT_ID,
+    brokers: c.KAFKA_BROKERS,
+    retry: { retries: c.KAFKA_RETRIES, initialRetryTime: 200, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    // kafkajs' own lines go through our JSON logger, tagged so they can be filtered.
+    logCreator:
+      () =>
+      ({ level, label, log: entry }) => {
+        const { message, ...rest } = entry;
+        log[LEVELS[level] ?? "info"]({ kafkajs: label, ...rest }, message);
+      },
+  };
+  if (c.KAFKA_SSL) cfg.ssl = c.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(c.KAFKA_SSL_CA_FILE, "utf8")] } : true;
+  if (c.KAFKA_SASL_MECHANISM) {
+    cfg.sasl = {
+      mechanism: c.KAFKA_SASL_MECHANISM,
+      username: c.KAFKA_SASL_USERNAME ?? "",
+      password: c.KAFKA_SASL_PASSWORD ?? "",
+    } as SASLOptions;
+  }
+  return new Kafka(cfg);
+}
+
+/** Creates the project's output topics when missing; an existing topic is left as it is. */
+export async function ensureTopics(admin: Admin, topics: string[], numPartitions = 6): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: -1 })),
+  });
+}
+
+/**
+ * End offsets (high watermarks) of the topics' partitions now, keyed by `tp()`. Partitions
+ * holding no message (empty, or emptied by retention) are left out: there is nothing to await.
+ */
+export async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(p.high) > BigInt(p.low)) out.set(tp(topic, p.partition), BigInt(p.high));
+    }
+  }
+  return out;
+}
+
+export const tp = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/** Keeps finance_consumer_lag current from the consumer's own batch events. */
+export function trackLag(consumer: Consumer, group: string): void {
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    metrics.consumerLag.set(
+      { group, topic: payload.topic, partition: String(payload.partition) },
+      Number(payload.offsetLag),
+    );
+  });
+}

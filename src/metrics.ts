@@ -1,0 +1,118 @@
+import { createServer, type Server } from "node:http";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Every metric SPEC §7 asks for, in one registry; the replay summary reads its counters back. */
+export const registry = new Registry();
+
+export const metrics = {
+  eventsConsumed: new Counter({
+    name: "finance_events_consumed_total",
+    help: "Source events consumed, per topic",
+    labelNames: ["topic"] as const,
+    registers: [registry],
+  }),
+  vouchersEmitted: new Counter({
+    name: "finance_vouchers_emitted_total",
+    help: "Vouchers produced to finance.voucher by the topology, per kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  }),
+  vouchersPosted: new Counter({
+    name: "finance_vouchers_posted_total",
+    help: "Vouchers newly booked in Postgres, per kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  }),
+  voucherReplays: new Counter({
+    name: "finance_voucher_replays_total",
+    help: "Vouchers already booked (idempotent replays), per kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  }),
+  skips: new Counter({
+    name: "finance_skips_total",
+    help: "Events or attempts with nothing to book, per reason",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  }),
+  deadLetters: new Counter({
+    name: "finance_dead_letters_total",
+    help: "Events sent to the dead-letter topic, per source topic and reason",
+    labelNames: ["topic", "reason"] as const,
+    registers: [registry],
+  }),
+  errors: new Counter({
+    name: "finance_errors_total",
+    help: "Errors, per stage and type (transient errors are retried)",
+    labelNames: ["stage", "type"] as const,
+    registers: [registry],
+  }),
+  contentConflicts: new Counter({
+    name: "finance_content_conflicts_total",
+    help: "Vouchers whose key was booked with different content (the first posting stands)",
+    registers: [registry],
+  }),
+  consumerLag: new Gauge({
+    name: "finance_consumer_lag",
+    help: "Messages behind the high watermark, per consumer group, topic and partition",
+    labelNames: ["group", "topic", "partition"] as const,
+    registers: [registry],
+  }),
+  sinkBatchSize: new Histogram({
+    name: "finance_sink_batch_size",
+    help: "Vouchers per sink flush",
+    buckets: [1, 10, 100, 500, 1000, 2000, 5000, 10000],
+    registers: [registry],
+  }),
+  sinkFlushSeconds: new Histogram({
+    name: "finance_sink_flush_seconds",
+    help: "Duration of one sink flush (one Postgres transaction)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  }),
+  eventToPostingSeconds: new Histogram({
+    name: "finance_event_to_posting_seconds",
+    help: "From an event's occurredAt to its voucher committed in Postgres",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  }),
+};
+
+collectDefaultMetrics({ register: registry, prefix: "finance_process_" });
+
+/** Sums a counter's values by one label, for summaries. */
+export async function countsBy(counter: Counter<string>, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await counter.get()).values) {
+    const key = String(v.labels[label] ?? "");
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
+
+export interface Health {
+  live(): boolean;
+  ready(): boolean;
+}
+
+/** /metrics, /healthz (process alive and loops running) and /readyz (tables loaded, consumers joined). */
+export function startMetricsServer(port: number, health: Health): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/metrics") {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { "Content-Type": registry.contentType }).end(body),
+        (e: Error) => res.writeHead(500).end(e.message),
+      );
+    } else if (path === "/healthz" || path === "/readyz") {
+      const ok = path === "/healthz" ? health.live() : health.ready();
+      res.writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => resolve(server));
+  });
+}
