@@ -1,4 +1,4 @@
-import type { Account } from "../domain/accounts.js";
+import { type Account, seededAccountsFor } from "../domain/accounts.js";
 import type { Logger } from "../log.js";
 import { CDC_TOPICS, type CdcTopic } from "../topics.js";
 import { accountType, type MaterializedTables } from "./tables.js";
@@ -37,6 +37,18 @@ const str = (row: Record<string, unknown>, col: string): string => {
 const optStr = (row: Record<string, unknown>, col: string): string | null =>
   typeof row[col] === "string" ? (row[col] as string) : null;
 
+function accountFromRow(r: Record<string, unknown>): Account {
+  const name = str(r, "name");
+  return {
+    id: str(r, "id"),
+    merchantId: str(r, "merchant_id"),
+    code: optStr(r, "code"),
+    name: { en: name, vi: name },
+    type: accountType(str(r, "type")),
+    status: str(r, "status"),
+  };
+}
+
 const OPS: Record<CdcTopic, TableOps> = {
   [CDC_TOPICS.merchant]: {
     upsert: (t, r) =>
@@ -50,15 +62,7 @@ const OPS: Record<CdcTopic, TableOps> = {
   },
   [CDC_TOPICS.financeAccount]: {
     upsert: (t, r) => {
-      const name = str(r, "name");
-      t.upsertAccount({
-        id: str(r, "id"),
-        merchantId: str(r, "merchant_id"),
-        code: optStr(r, "code"),
-        name: { en: name, vi: name },
-        type: accountType(str(r, "type")),
-        status: str(r, "status"),
-      });
+      t.upsertAccount(accountFromRow(r));
       return [];
     },
     remove: (t, id) => t.deleteAccount(id),
@@ -115,4 +119,16 @@ export function applyCdc(tables: MaterializedTables, rec: CdcRecord, log: Logger
     default:
       return { kind: "ignored", why: `unknown op ${v.op}` };
   }
+}
+
+/**
+ * The finance accounts a change implies for `finance.account`: a merchant's seeded accounts
+ * (deterministic, so re-seeding is a no-op upsert) or the CDC'd account row itself.
+ */
+export function accountsToPersist(rec: CdcRecord): Account[] {
+  const v = rec.value;
+  if (!v?.after || !["c", "r", "u"].includes(v.op)) return [];
+  if (rec.topic === CDC_TOPICS.merchant) return seededAccountsFor(str(v.after, "id"));
+  if (rec.topic === CDC_TOPICS.financeAccount) return [accountFromRow(v.after)];
+  return [];
 }

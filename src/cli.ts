@@ -1,0 +1,106 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { formatSummary, replayCommand } from "./commands/replay.js";
+import { runCommand } from "./commands/run.js";
+import { migrateDatabase, runtime } from "./commands/runtime.js";
+import { ConfigError } from "./errors.js";
+import { log } from "./log.js";
+
+const ENV_HELP = `
+Environment:
+  KAFKA_BROKERS          comma-separated host:port (default 127.0.0.1:9092)
+  SCHEMA_REGISTRY_URL    Confluent-compatible registry (default http://127.0.0.1:8081/apis/ccompat/v7)
+  DATABASE_URL           Postgres (default postgres://postgres@127.0.0.1:5432/postgres)
+  CONSUMER_GROUP         prefix of the consumer groups (default finance-posting)
+  METRICS_PORT           /metrics, /healthz, /readyz (default 9464, 0 disables)
+  LOG_LEVEL              fatal|error|warn|info|debug|trace (default info)
+  RESOLVE_TIMEOUT_MS     how long an event waits for missing references (default 30000)
+  SINK_BATCH_SIZE, SINK_LINGER_MS, PARTITIONS_CONSUMED_CONCURRENTLY, KAFKA_RETRIES, SHUTDOWN_TIMEOUT_MS
+  KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+  SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD`;
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
+  return n;
+};
+
+export function buildCli(): Command {
+  const program = new Command("finance-posting")
+    .description("Books point-of-sale money events from Kafka into merchants' ledgers as balanced vouchers.")
+    .addHelpText("after", ENV_HELP)
+    .showHelpAfterError();
+
+  program
+    .command("migrate")
+    .description("create or upgrade the Postgres schema `finance` (idempotent, safe to run concurrently)")
+    .action(async () => {
+      const pool = runtime().pool();
+      try {
+        await migrateDatabase(pool);
+      } finally {
+        await pool.end();
+      }
+    });
+
+  program
+    .command("run")
+    .description("run the posting topology and the Postgres sink until SIGTERM/SIGINT")
+    .addOption(
+      new Option("--topology-only", "run only the topology (sources → finance.voucher)").conflicts(
+        "sinkOnly",
+      ),
+    )
+    .option("--sink-only", "run only the sink (finance.voucher → Postgres)")
+    .option("--no-migrate", "do not apply database migrations at start")
+    .action(async (o: { topologyOnly?: boolean; sinkOnly?: boolean; migrate: boolean }) => {
+      await runCommand({ topology: !o.sinkOnly, sink: !o.topologyOnly, migrate: o.migrate });
+    });
+
+  program
+    .command("replay")
+    .description(
+      "book everything from the committed (or earliest) offsets up to the end offsets at start, then exit",
+    )
+    .option("--no-migrate", "do not apply database migrations at start")
+    .option("--no-progress", "do not display progress")
+    .option("--json", "print the summary as JSON")
+    .action(async (o: { migrate: boolean; progress: boolean; json?: boolean }) => {
+      const summary = await replayCommand({ migrate: o.migrate, progress: o.progress });
+      process.stdout.write(`${o.json ? JSON.stringify(summary) : formatSummary(summary)}\n`);
+    });
+
+  program
+    .command("simulate")
+    .description(
+      "publish a reproducible, realistic data set (CDC rows and source events) through the registry",
+    )
+    .option("--seed <n>", "random seed", positiveInt, 1)
+    .option("--merchants <n>", "number of merchants", positiveInt, 20)
+    .option("--events <n>", "number of source events", positiveInt, 10_000)
+    .option("--partitions <n>", "partitions of topics it creates", positiveInt, 6)
+    .option("--bad", "include a few deliberately bad events (each dead-letter reason)")
+    .action(
+      async (o: { seed: number; merchants: number; events: number; partitions: number; bad?: boolean }) => {
+        const { simulateCommand } = await import("./simulate/command.js");
+        await simulateCommand({ ...o, bad: o.bad === true });
+      },
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`finance-posting: ${e.message}\n`);
+      process.exit(2);
+    }
+    log.fatal({ err: e }, "failed");
+    log.flush();
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv);

@@ -1,0 +1,64 @@
+import type { Server } from "node:http";
+import pg from "pg";
+import { AvroCodec } from "../avro/codec.js";
+import { type Config, loadConfig } from "../config.js";
+import { createKafka } from "../kafka.js";
+import { log } from "../log.js";
+import { type Health, startMetricsServer } from "../metrics.js";
+import { migrate } from "../sinks/migrate.js";
+
+/** What every long-running command needs, built once from the validated environment. */
+export function runtime(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(env);
+  log.level = config.LOG_LEVEL;
+  const auth =
+    config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
+      ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
+      : undefined;
+  return {
+    config,
+    log,
+    kafka: createKafka(config),
+    codec: new AvroCodec({ url: config.SCHEMA_REGISTRY_URL, ...(auth ? { auth } : {}) }),
+    pool: () => new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 }),
+  };
+}
+export type Runtime = ReturnType<typeof runtime>;
+
+export async function migrateDatabase(pool: pg.Pool): Promise<void> {
+  const { applied } = await migrate(pool);
+  log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
+}
+
+export async function serveMetrics(config: Config, health: Health): Promise<Server | null> {
+  if (config.METRICS_PORT === 0) return null;
+  const server = await startMetricsServer(config.METRICS_PORT, health);
+  log.info({ port: config.METRICS_PORT }, "metrics on /metrics, health on /healthz and /readyz");
+  return server;
+}
+
+/** Runs `stop` on the first SIGTERM/SIGINT; a second signal, or the timeout, exits at once. */
+export function onShutdownSignal(timeoutMs: number, stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, "stopping: no new fetches, finishing in-flight work");
+    setTimeout(() => {
+      log.error({ timeoutMs }, "shutdown timed out");
+      process.exit(1);
+    }, timeoutMs).unref();
+    stop(signal).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: e }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", handler);
+  process.once("SIGINT", handler);
+}

@@ -1,0 +1,44 @@
+import type { IHeaders } from "kafkajs";
+import type { ResolvedContext } from "../domain/context.js";
+import type { Origin } from "../domain/events.js";
+import type { PostingResult } from "../domain/voucher.js";
+import type { PostingError } from "../errors.js";
+import type { PostingRule, SourceEvent } from "../rules/index.js";
+
+/** One source record as read from Kafka; kept byte for byte for the dead-letter topic. */
+export interface SourceRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+  offset: string;
+}
+
+/** The records of one fetch from one partition: the unit the topology processes and commits. */
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  records: SourceRecord[];
+}
+
+/** Where one record has got to on its way through the stages. */
+export type Progress =
+  | { stage: "read" }
+  | { stage: "decoded"; event: SourceEvent; rule: PostingRule<SourceEvent> }
+  | { stage: "validated"; event: SourceEvent; rule: PostingRule<SourceEvent> }
+  | { stage: "resolved"; event: SourceEvent; rule: PostingRule<SourceEvent>; ctx: ResolvedContext }
+  | { stage: "posted"; event: SourceEvent; result: PostingResult }
+  | { stage: "failed"; error: PostingError };
+
+export interface Item {
+  record: SourceRecord;
+  origin: Origin;
+  progress: Progress;
+}
+
+export interface ItemBatch {
+  topic: string;
+  partition: number;
+  items: Item[];
+  /** Offset to commit once the batch's output is acknowledged. */
+  nextOffset: string;
+}

@@ -1,0 +1,141 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import { firstValueFrom, of } from "rxjs";
+import type { AvroCodec } from "../avro/codec.js";
+import { type Config, groups } from "../config.js";
+import { TableFeed } from "../enrich/table-feed.js";
+import { MaterializedTables } from "../enrich/tables.js";
+import { ensureTopics, tp, trackLag } from "../kafka.js";
+import type { Logger } from "../log.js";
+import { metrics } from "../metrics.js";
+import { loadSchema } from "../schemas.js";
+import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../topics.js";
+import type { SourceBatch } from "./items.js";
+import { observeBatch } from "./observe.js";
+import type { PublishedBatch } from "./publish.js";
+import { postingTopology } from "./topology.js";
+
+export interface PostingServiceOptions {
+  config: Config;
+  kafka: Kafka;
+  codec: AvroCodec;
+  log: Logger;
+  /** Replay: stop each partition at these offsets (exclusive); partitions not listed hold nothing to do. */
+  stopAt?: Map<string, bigint>;
+  onBatch?: (batch: PublishedBatch) => void;
+}
+
+/**
+ * Runs the posting topology on the source topics: loads the CDC tables first, then consumes
+ * with offsets committed only after each batch's vouchers and dead letters are acknowledged.
+ */
+export class PostingService {
+  readonly tables = new MaterializedTables();
+  private readonly feed: TableFeed;
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private readonly remaining: Set<string>;
+  private finish: () => void = () => {};
+  /** Resolves when every partition reached its stopAt offset (replay only). */
+  readonly finished: Promise<void>;
+
+  constructor(private readonly o: PostingServiceOptions) {
+    this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log);
+    this.remaining = new Set(o.stopAt?.keys() ?? []);
+    this.finished = new Promise((resolve) => {
+      this.finish = resolve;
+    });
+    if (o.stopAt && this.remaining.size === 0) this.finish();
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka, codec, log } = this.o;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [VOUCHER_TOPIC, DLQ_TOPIC]);
+    await admin.disconnect();
+    const voucherSchemaId = await codec.register(
+      valueSubject(VOUCHER_TOPIC),
+      loadSchema(valueSubject(VOUCHER_TOPIC)),
+    );
+
+    await this.feed.start();
+
+    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    await this.producer.connect();
+    const group = groups(config).topology;
+    this.consumer = kafka.consumer({
+      groupId: group,
+      maxBytes: 16 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    trackLag(this.consumer, group);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
+    const producer = this.producer;
+    const observe = observeBatch(log);
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+      eachBatch: async (payload) => {
+        const batch = this.sourceBatch(payload);
+        if (batch.records.length === 0) return;
+        const topology = postingTopology({
+          codec,
+          tables: this.tables,
+          producer,
+          voucherSchemaId,
+          wait: { timeoutMs: config.RESOLVE_TIMEOUT_MS, onWait: payload.heartbeat },
+          observe,
+        });
+        try {
+          const published = await firstValueFrom(of(batch).pipe(topology));
+          await payload.commitOffsetsIfNecessary({
+            topics: [
+              {
+                topic: batch.topic,
+                partitions: [{ partition: batch.partition, offset: published.nextOffset }],
+              },
+            ],
+          });
+          this.o.onBatch?.(published);
+          this.markProgress(batch.topic, batch.partition, BigInt(published.nextOffset));
+        } catch (e) {
+          metrics.errors.inc({ stage: "topology", type: (e as Error).name });
+          log.error(
+            { topic: batch.topic, partition: batch.partition, err: e },
+            "batch failed; it will be retried",
+          );
+          throw e;
+        }
+        await payload.heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    const producer = this.producer;
+    this.consumer = null;
+    this.producer = null;
+    // Stopping the consumer waits for in-flight batches, which publish and commit before returning.
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    await this.feed.stop();
+  }
+
+  /** In replay, drops records at or past the partition's stop offset. */
+  private sourceBatch({ batch }: EachBatchPayload): SourceBatch {
+    const stop = this.o.stopAt?.get(tp(batch.topic, batch.partition));
+    const records = batch.messages
+      .filter((m) => !this.o.stopAt || (stop !== undefined && BigInt(m.offset) < stop))
+      .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
+    return { topic: batch.topic, partition: batch.partition, records };
+  }
+
+  private markProgress(topic: string, partition: number, position: bigint): void {
+    const key = tp(topic, partition);
+    const stop = this.o.stopAt?.get(key);
+    if (stop === undefined || position < stop || !this.remaining.delete(key)) return;
+    if (this.remaining.size === 0) this.finish();
+  }
+}

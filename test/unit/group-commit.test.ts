@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { GroupCommit } from "../../src/sinks/group-commit.js";
+
+describe("group commit", () => {
+  it("flushes at once when the batch size is reached, in one flush for all callers", async () => {
+    const flushes: number[][] = [];
+    const gc = new GroupCommit<number>(4, 60_000, async (items) => {
+      flushes.push(items);
+    });
+    await Promise.all([gc.add([1, 2]), gc.add([3, 4])]);
+    assert.deepEqual(flushes, [[1, 2, 3, 4]]);
+  });
+
+  it("flushes after the linger time when the batch stays small", async () => {
+    const flushes: number[][] = [];
+    const gc = new GroupCommit<number>(1000, 20, async (items) => {
+      flushes.push(items);
+    });
+    const started = Date.now();
+    await gc.add([1]);
+    assert.deepEqual(flushes, [[1]]);
+    assert.ok(Date.now() - started >= 15);
+  });
+
+  it("resolves a caller only after its flush has completed, never before", async () => {
+    let committed = false;
+    const gc = new GroupCommit<number>(1, 0, async () => {
+      await sleep(20);
+      committed = true;
+    });
+    await gc.add([1]);
+    assert.equal(committed, true);
+  });
+
+  it("runs flushes one at a time, in order", async () => {
+    const events: string[] = [];
+    const gc = new GroupCommit<number>(1, 0, async (items) => {
+      events.push(`start ${items[0]}`);
+      await sleep(10);
+      events.push(`end ${items[0]}`);
+    });
+    await Promise.all([gc.add([1]), gc.add([2])]);
+    assert.deepEqual(events, ["start 1", "end 1", "start 2", "end 2"]);
+  });
+
+  it("rejects the callers of a failed flush and keeps serving later ones", async () => {
+    let fail = true;
+    const gc = new GroupCommit<number>(1, 0, async () => {
+      if (fail) throw new Error("database down");
+    });
+    await assert.rejects(gc.add([1]), /database down/);
+    fail = false;
+    await gc.add([2]);
+  });
+});
