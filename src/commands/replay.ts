@@ -1,6 +1,6 @@
 import { groups } from "../config.js";
 import { pendingRanges, rangeTotal, stopOffsets } from "../kafka.js";
-import { countsBy, metrics } from "../metrics.js";
+import { countsBy, metrics, registry } from "../metrics.js";
 import { SINK_TOPICS, SinkService } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
@@ -24,8 +24,13 @@ export interface ReplaySummary {
  * offsets up to the end offsets captured at start, books everything, commits, and returns a
  * summary. The sink follows the topology and stops once it has committed all it produced.
  */
-export async function replayCommand(opts: { migrate: boolean; progress: boolean }): Promise<ReplaySummary> {
-  const rt = runtime();
+export async function replayCommand(
+  opts: { migrate: boolean; progress: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ReplaySummary> {
+  const rt = runtime(env);
+  // The summary is read from the counters: count this replay only.
+  registry.resetMetrics();
   const { config, kafka, log } = rt;
   const started = Date.now();
   const pool = rt.pool();

@@ -33,6 +33,7 @@ export interface SinkServiceOptions {
   codec: AvroCodec;
   pool: Pool;
   log: Logger;
+  /** Called after each flush has committed in Postgres and before any offset commit (fault injection in tests). */
   onFlush?: (vouchers: number) => void;
 }
 

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import type { Admin, IHeaders, Kafka, Message } from "kafkajs";
+import { AvroCodec } from "../../src/avro/codec.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { createKafka, ensureTopics, tp } from "../../src/kafka.js";
+import { loadSchema } from "../../src/schemas.js";
+import {
+  ALL_CDC_TOPICS,
+  ALL_SOURCE_TOPICS,
+  DLQ_TOPIC,
+  keySubject,
+  VOUCHER_TOPIC,
+  valueSubject,
+} from "../../src/topics.js";
+
+/**
+ * A pipeline configuration of its own for one test: a unique consumer-group prefix, quick
+ * resolution timeout, no metrics port. Topic names are the contract's, shared by all tests, so
+ * each test starts its groups at the current end and tells its data apart by unique ids.
+ */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    CONSUMER_GROUP: `test-${randomUUID()}`,
+    METRICS_PORT: "0",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    RESOLVE_TIMEOUT_MS: "1500",
+    SINK_LINGER_MS: "50",
+    ...overrides,
+  });
+}
+
+export interface TestKafka {
+  kafka: Kafka;
+  admin: Admin;
+  codec: AvroCodec;
+  schemaIds: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Connects, creates the contract topics and registers their schemas. */
+export async function connectKafka(config: Config): Promise<TestKafka> {
+  const kafka = createKafka(config);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [...ALL_SOURCE_TOPICS, ...ALL_CDC_TOPICS, VOUCHER_TOPIC, DLQ_TOPIC], 3);
+  const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL });
+  const schemaIds = new Map<string, number>();
+  const subjects = [
+    ...ALL_SOURCE_TOPICS.map(valueSubject),
+    ...ALL_CDC_TOPICS.flatMap((t) => [keySubject(t), valueSubject(t)]),
+  ];
+  for (const s of subjects) schemaIds.set(s, await codec.register(s, loadSchema(s)));
+  return { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
+}
+
+/** Commits a group's offsets at the topics' current ends, so it sees only what comes next. */
+export async function startGroupAtEnd(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+): Promise<void> {
+  for (const topic of topics) {
+    const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
+      partition: p.partition,
+      offset: p.high,
+    }));
+    await admin.setOffsets({ groupId, topic, partitions });
+  }
+}
+
+export async function endOffsetsOf(admin: Admin, topic: string): Promise<Map<number, string>> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/**
+ * Reads a topic from the given offsets until `enough` says so (or the timeout), with a
+ * throwaway group, so tests see exactly the records produced after they captured the offsets.
+ */
+export async function readFrom(
+  kafka: Kafka,
+  topic: string,
+  from: Map<number, string>,
+  enough: (records: ReadRecord[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
+  });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      if (BigInt(message.offset) < BigInt(from.get(partition) ?? "0")) return;
+      records.push({
+        partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        headers: message.headers ?? {},
+      });
+      if (enough(records)) done();
+    },
+  });
+  const timer = setTimeout(done, timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return records;
+}
+
+export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages, acks: -1 });
+  await producer.disconnect();
+}
+
+/** A Debezium envelope as the PostgreSQL connector writes it. */
+export function debezium(table: string, op: string, after: Record<string, unknown> | null) {
+  return {
+    before: null,
+    after,
+    source: {
+      version: "2.7.0.Final",
+      connector: "postgresql",
+      name: "nx.seller",
+      ts_ms: 1_767_225_600_000,
+      snapshot: op === "r" ? "true" : "false",
+      db: "seller",
+      schema: "public",
+      table,
+      txId: null,
+      lsn: null,
+    },
+    op,
+    ts_ms: 1_767_225_600_000,
+  };
+}
+
+export { tp };
