@@ -1,0 +1,79 @@
+import type { Pool, PoolClient } from "pg";
+import { TransientInfraError } from "../errors.js";
+
+export type Db = Pool | PoolClient;
+
+const TRANSIENT_SQLSTATES = new Set([
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, in recovery)
+  "53300", // too_many_connections
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
+const TRANSIENT_NODE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * True when retrying the same work later can succeed: the database was unreachable, went away
+ * or aborted us for concurrency. Constraint violations and syntax errors are bugs, not weather.
+ */
+export function isTransientPgError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NODE_CODES.has(code)) return true;
+  }
+  // node-postgres reports a dropped socket or a pool timeout with no code at all
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    e.message,
+  );
+}
+
+/** The error to throw for `e`: a TransientInfraError when retrying can help, else `e` itself. */
+export function asInfraError(e: unknown, what: string): unknown {
+  if (e instanceof TransientInfraError || !isTransientPgError(e)) return e;
+  return new TransientInfraError(`${what}: ${(e as Error).message}`, { cause: e });
+}
+
+function isPool(db: Db): db is Pool {
+  return "totalCount" in db;
+}
+
+/**
+ * Runs `work` in one transaction on a client of its own (or on the given idle client), rolling
+ * back on failure. Transient failures come out as TransientInfraError so callers retry them.
+ */
+export async function inTransaction<T>(
+  db: Db,
+  what: string,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: PoolClient | undefined;
+  let broken: unknown;
+  try {
+    client = isPool(db) ? await db.connect() : db;
+    await client.query("BEGIN");
+    try {
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (e) {
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+        broken = rollbackError;
+      });
+      throw e;
+    }
+  } catch (e) {
+    throw asInfraError(e, what);
+  } finally {
+    // a client whose rollback failed is in an unknown state: destroy it rather than reuse it
+    if (client && isPool(db)) client.release(broken instanceof Error ? broken : undefined);
+  }
+}

@@ -1,0 +1,255 @@
+import type { PoolClient } from "pg";
+import { assertBalanced, type LedgerLine, type Voucher, type VoucherKind } from "../domain/voucher.js";
+import { log } from "../log.js";
+import { formatMoney, moneyDefect } from "../money.js";
+import { contentHash } from "./content-hash.js";
+import { type CopyValue, copyRows } from "./copy.js";
+import { type Db, inTransaction } from "./pg-errors.js";
+
+export type KindCounts = Partial<Record<VoucherKind, number>>;
+
+/** A voucher as JSON: money as exact 4-place text, so nothing passes through a JS number. */
+export type VoucherJson = Omit<Voucher, "amount" | "lines"> & {
+  amount: string;
+  lines: (Omit<LedgerLine, "amount"> & { amount: string })[];
+};
+
+export interface ContentConflict {
+  key: string;
+  storedHash: string;
+  incomingHash: string;
+  /** The version that stands (stored earlier, or the first copy in this same batch). */
+  stored: VoucherJson;
+  incoming: Voucher;
+}
+
+export interface BatchResult {
+  inserted: KindCounts;
+  replayed: KindCounts;
+  conflicts: ContentConflict[];
+}
+
+interface Staged {
+  v: Voucher;
+  ord: number;
+  hash: string;
+}
+
+/** Target column ↔ value, kept side by side so the COPY layout and the INSERT cannot drift. */
+const VOUCHER_FIELDS: readonly (readonly [string, (s: Staged) => CopyValue])[] = [
+  ["voucher_id", (s) => s.v.voucherId],
+  ["idempotency_key", (s) => s.v.idempotencyKey],
+  ["merchant_id", (s) => s.v.merchantId],
+  ["type", (s) => s.v.type],
+  ["kind", (s) => s.v.kind],
+  ["category", (s) => s.v.category],
+  ["currency", (s) => s.v.currency],
+  ["amount", (s) => formatMoney(s.v.amount)],
+  ["party_type", (s) => s.v.party.type],
+  ["party_id", (s) => s.v.party.id],
+  ["party_name_en", (s) => s.v.party.name?.en ?? null],
+  ["party_name_vi", (s) => s.v.party.name?.vi ?? null],
+  ["reason_en", (s) => s.v.reason.en],
+  ["reason_vi", (s) => s.v.reason.vi],
+  ["source_type", (s) => s.v.source.type],
+  ["source_id", (s) => s.v.source.id],
+  ["source_code", (s) => s.v.source.code],
+  ["event_id", (s) => s.v.origin.eventId],
+  ["origin_topic", (s) => s.v.origin.topic],
+  ["origin_partition", (s) => s.v.origin.partition],
+  ["origin_offset", (s) => s.v.origin.offset],
+  ["occurred_at", (s) => new Date(s.v.occurredAt).toISOString()],
+  ["content_hash", (s) => s.hash],
+];
+const VOUCHER_COLUMNS = VOUCHER_FIELDS.map(([c]) => c);
+const LINE_COLUMNS = ["voucher_id", "line_no", "account_id", "account_code", "side", "amount"];
+
+/**
+ * Session temp tables emptied by every commit: created once per connection (IF NOT EXISTS is
+ * a no-op afterwards), which measured ~15-20% faster than CREATE ... ON COMMIT DROP per batch.
+ * LIKE keeps them in step with the migrated tables. JIT is off because the planner, blind to
+ * the unanalyzed temp tables, overestimates these short statements and compiled for ~200 ms.
+ */
+const STAGING_DDL = `
+  SET LOCAL client_min_messages = warning;
+  SET LOCAL jit = off;
+  CREATE TEMP TABLE IF NOT EXISTS stage_voucher (ord int NOT NULL, LIKE finance.voucher INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_line (LIKE finance.ledger_line) ON COMMIT DELETE ROWS`;
+
+const cols = VOUCHER_COLUMNS.join(", ");
+/**
+ * First copy of each key wins (DISTINCT ON by batch order); lines follow only the vouchers this
+ * statement really inserted. Keys are inserted in sorted order so two writers that overlap
+ * during a rebalance lock rows in the same order.
+ */
+const INSERT_SQL = `
+  WITH ins AS (
+    INSERT INTO finance.voucher (${cols})
+    SELECT DISTINCT ON (idempotency_key) ${cols} FROM pg_temp.stage_voucher ORDER BY idempotency_key, ord
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING voucher_id, idempotency_key
+  ), lines AS (
+    INSERT INTO finance.ledger_line (${LINE_COLUMNS.join(", ")})
+    SELECT ${LINE_COLUMNS.map((c) => `l.${c}`).join(", ")} FROM pg_temp.stage_line l JOIN ins USING (voucher_id)
+  )
+  SELECT idempotency_key FROM ins`;
+
+/** Every staged copy whose content differs from the row that now stands for its key. */
+const CONFLICTS_SQL = `
+  SELECT s.ord, v.content_hash AS stored_hash, jsonb_build_object(
+    'voucherId', v.voucher_id, 'idempotencyKey', v.idempotency_key, 'merchantId', v.merchant_id,
+    'type', v.type, 'kind', v.kind, 'category', v.category, 'currency', v.currency, 'amount', v.amount::text,
+    'party', jsonb_build_object('type', v.party_type, 'id', v.party_id, 'name', CASE WHEN v.party_name_en IS NULL
+      THEN NULL ELSE jsonb_build_object('en', v.party_name_en, 'vi', v.party_name_vi) END),
+    'reason', jsonb_build_object('en', v.reason_en, 'vi', v.reason_vi),
+    'source', jsonb_build_object('type', v.source_type, 'id', v.source_id, 'code', v.source_code),
+    'origin', jsonb_build_object('eventId', v.event_id, 'topic', v.origin_topic,
+      'partition', v.origin_partition, 'offset', v.origin_offset),
+    'occurredAt', (extract(epoch FROM v.occurred_at) * 1000)::bigint,
+    'lines', (SELECT jsonb_agg(jsonb_build_object('lineNo', l.line_no, 'accountId', l.account_id,
+        'accountCode', l.account_code, 'side', l.side, 'amount', l.amount::text) ORDER BY l.line_no)
+      FROM finance.ledger_line l WHERE l.voucher_id = v.voucher_id)
+  ) AS stored
+  FROM pg_temp.stage_voucher s
+  -- OFFSET 0 keeps this a per-row index probe: unfenced, the planner may hash the whole table
+  CROSS JOIN LATERAL (SELECT * FROM finance.voucher v WHERE v.idempotency_key = s.idempotency_key OFFSET 0) v
+  WHERE v.content_hash <> s.content_hash
+  ORDER BY s.ord`;
+
+/** One row per distinct wrong version; seeing it again only bumps its counter. */
+const RECORD_CONFLICTS_SQL = `
+  INSERT INTO finance.content_conflict (idempotency_key, stored_hash, incoming_hash, incoming, stored, occurrences)
+  SELECT key, stored_hash, incoming_hash, incoming, stored, n
+  FROM jsonb_to_recordset($1::jsonb)
+    AS x(key text, stored_hash text, incoming_hash text, incoming jsonb, stored jsonb, n int)
+  ON CONFLICT (idempotency_key, incoming_hash) DO UPDATE
+  SET occurrences = finance.content_conflict.occurrences + EXCLUDED.occurrences, last_detected_at = now()`;
+
+export function voucherJson(v: Voucher): VoucherJson {
+  return {
+    ...v,
+    amount: formatMoney(v.amount),
+    lines: v.lines.map((l) => ({ ...l, amount: formatMoney(l.amount) })),
+  };
+}
+
+/** Amounts that numeric(19,4) would round or reject are a posting bug: refuse before writing. */
+function assertWritable(v: Voucher): void {
+  for (const [what, amount] of [
+    ["amount", v.amount],
+    ...v.lines.map((l) => [`line ${l.lineNo}`, l.amount]),
+  ]) {
+    const defect = moneyDefect(amount);
+    if (defect) throw new Error(`voucher ${v.idempotencyKey}: ${what} ${defect}`);
+  }
+  assertBalanced(v);
+}
+
+function bump(counts: KindCounts, kind: VoucherKind): void {
+  counts[kind] = (counts[kind] ?? 0) + 1;
+}
+
+async function recordConflicts(client: PoolClient, conflicts: ContentConflict[]): Promise<void> {
+  const distinct = new Map<string, { c: ContentConflict; n: number }>();
+  for (const c of conflicts) {
+    const id = `${c.key}\u0000${c.incomingHash}`;
+    const seen = distinct.get(id);
+    if (seen) seen.n++;
+    else distinct.set(id, { c, n: 1 });
+  }
+  const rows = [...distinct.values()].map(({ c, n }) => ({
+    key: c.key,
+    stored_hash: c.storedHash,
+    incoming_hash: c.incomingHash,
+    incoming: voucherJson(c.incoming),
+    stored: c.stored,
+    n,
+  }));
+  await client.query(RECORD_CONFLICTS_SQL, [JSON.stringify(rows)]);
+}
+
+/**
+ * Writes a batch of vouchers in one transaction: COPY into staging, insert what is new, and
+ * count the rest as idempotent replays — or as content conflicts when a copy's content differs
+ * from the stored voucher, which always stands. Safe to call again with the same batch.
+ * `db` is a pool, or an idle client (not inside a transaction).
+ */
+export async function writeVoucherBatch(db: Db, vouchers: readonly Voucher[]): Promise<BatchResult> {
+  const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [] };
+  if (vouchers.length === 0) return result;
+  vouchers.forEach(assertWritable);
+
+  const firstOf = new Map<string, number>();
+  const staged: Staged[] = vouchers.map((v, ord) => {
+    if (!firstOf.has(v.idempotencyKey)) firstOf.set(v.idempotencyKey, ord);
+    return { v, ord, hash: contentHash(v) };
+  });
+  // later copies of a key inside the batch are replays: their lines are never needed
+  const firstLines = staged
+    .filter((s) => firstOf.get(s.v.idempotencyKey) === s.ord)
+    .flatMap((s) =>
+      s.v.lines.map((l) => [
+        s.v.voucherId,
+        l.lineNo,
+        l.accountId,
+        l.accountCode,
+        l.side,
+        formatMoney(l.amount),
+      ]),
+    );
+
+  const insertedKeys = await inTransaction(db, "write voucher batch", async (client) => {
+    await client.query(STAGING_DDL);
+    await copyRows(
+      client,
+      "pg_temp.stage_voucher",
+      ["ord", ...VOUCHER_COLUMNS],
+      staged.map((s) => [s.ord, ...VOUCHER_FIELDS.map(([, get]) => get(s))]),
+    );
+    await copyRows(client, "pg_temp.stage_line", LINE_COLUMNS, firstLines);
+    const { rows } = await client.query<{ idempotency_key: string }>(INSERT_SQL);
+    const keys = new Set(rows.map((r) => r.idempotency_key));
+    if (keys.size < staged.length) {
+      const conflicts = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
+        CONFLICTS_SQL,
+      );
+      for (const row of conflicts.rows) {
+        const s = staged[row.ord] as Staged;
+        result.conflicts.push({
+          key: s.v.idempotencyKey,
+          storedHash: row.stored_hash,
+          incomingHash: s.hash,
+          stored: row.stored,
+          incoming: s.v,
+        });
+      }
+      if (result.conflicts.length > 0) await recordConflicts(client, result.conflicts);
+    }
+    return keys;
+  });
+
+  const debug = log.isLevelEnabled("debug");
+  for (const s of staged) {
+    const key = s.v.idempotencyKey;
+    if (firstOf.get(key) === s.ord && insertedKeys.has(key)) {
+      bump(result.inserted, s.v.kind);
+    } else {
+      bump(result.replayed, s.v.kind);
+      if (debug) log.debug({ idempotencyKey: key, eventId: s.v.origin.eventId }, "idempotent replay");
+    }
+  }
+  for (const c of result.conflicts) {
+    log.warn(
+      {
+        idempotencyKey: c.key,
+        storedHash: c.storedHash,
+        incomingHash: c.incomingHash,
+        stored: c.stored,
+        incoming: voucherJson(c.incoming),
+      },
+      "content conflict: a replay differs from the stored voucher; the stored one stands",
+    );
+  }
+  return result;
+}

@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type pg from "pg";
+import { migrate } from "../../src/sinks/migrate.js";
+import type { Migration } from "../../src/sinks/migrations/index.js";
+import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
+
+const dbs: ThrowawayDb[] = [];
+async function freshDb(): Promise<ThrowawayDb> {
+  const db = await createThrowawayDb();
+  dbs.push(db);
+  return db;
+}
+after(async () => {
+  await Promise.all(dbs.map((db) => db.drop()));
+});
+
+async function financeTables(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ table_name: string }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'finance' ORDER BY table_name",
+  );
+  return rows.map((r) => r.table_name);
+}
+
+async function versions(pool: pg.Pool): Promise<number[]> {
+  const { rows } = await pool.query<{ version: number }>(
+    "SELECT version FROM finance.schema_migrations ORDER BY 1",
+  );
+  return rows.map((r) => r.version);
+}
+
+describe("migrate", () => {
+  it("creates the schema once and is a no-op the second time", async () => {
+    const pool = (await freshDb()).pool();
+    assert.deepEqual(await migrate(pool), { applied: [1] });
+    const tables = await financeTables(pool);
+    assert.deepEqual(tables, [
+      "account",
+      "content_conflict",
+      "dead_letter",
+      "ledger_line",
+      "schema_migrations",
+      "voucher",
+    ]);
+    assert.deepEqual(await migrate(pool), { applied: [] });
+    assert.deepEqual(await financeTables(pool), tables);
+    assert.deepEqual(await versions(pool), [1]);
+  });
+
+  it("lets concurrent instances take turns: one applies, the others find it done", async () => {
+    const db = await freshDb();
+    const results = await Promise.all(
+      [db.pool(1), db.pool(1), db.pool(1), db.pool(1)].map((p) => migrate(p)),
+    );
+    assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [], [1]]);
+    const pool = db.pool();
+    assert.deepEqual(await versions(pool), [1]);
+    assert.equal((await financeTables(pool)).length, 6);
+  });
+
+  it("commits each migration on its own: a failure keeps earlier versions and rolls back its own DDL", async () => {
+    const pool = (await freshDb()).pool();
+    const first: Migration = { version: 1, name: "one", sql: "CREATE TABLE finance.t1 (id int)" };
+    const broken: Migration = {
+      version: 2,
+      name: "two",
+      sql: "CREATE TABLE finance.t2 (id int); SELECT 1/0",
+    };
+    await assert.rejects(migrate(pool, [first, broken]), /migration 2 \(two\) failed: division by zero/);
+    assert.deepEqual(await versions(pool), [1]);
+    assert.deepEqual(await financeTables(pool), ["schema_migrations", "t1"]);
+
+    const fixed: Migration = { ...broken, sql: "CREATE TABLE finance.t2 (id int)" };
+    assert.deepEqual(await migrate(pool, [first, fixed]), { applied: [2] });
+    assert.deepEqual(await versions(pool), [1, 2]);
+    // the advisory lock was released on failure too, or this second run would have hung
+  });
+
+  it("refuses migrations that are not in ascending version order", async () => {
+    const pool = (await freshDb()).pool();
+    const m = (version: number): Migration => ({ version, name: `m${version}`, sql: "SELECT 1" });
+    await assert.rejects(migrate(pool, [m(2), m(1)]), /ascending/);
+    await assert.rejects(migrate(pool, [m(1), m(1)]), /ascending/);
+  });
+});
+
+describe("schema constraints", () => {
+  let pool: pg.Pool;
+  const VOUCHER_ID = "00000000-0000-4000-8000-000000000001";
+
+  before(async () => {
+    pool = (await freshDb()).pool();
+    await migrate(pool);
+    await insertVoucher({});
+  });
+
+  function insertVoucher(over: Record<string, unknown>): Promise<unknown> {
+    const row: Record<string, unknown> = {
+      voucher_id: VOUCHER_ID,
+      idempotency_key: "K1",
+      merchant_id: "m1",
+      type: "RECEIPT",
+      kind: "SALE_RECEIPT",
+      category: "SALE",
+      currency: "VND",
+      amount: "10.0000",
+      party_type: "NONE",
+      reason_en: "r",
+      reason_vi: "r",
+      source_type: "SALE_ORDER",
+      source_id: "so1",
+      event_id: "e1",
+      origin_topic: "payment.success",
+      origin_partition: 0,
+      origin_offset: 1,
+      occurred_at: new Date(0),
+      content_hash: "h",
+      ...over,
+    };
+    const cols = Object.keys(row);
+    return pool.query(
+      `INSERT INTO finance.voucher (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})`,
+      Object.values(row),
+    );
+  }
+
+  function insertLine(
+    lineNo: number,
+    side: string,
+    amount: string,
+    voucherId = VOUCHER_ID,
+  ): Promise<unknown> {
+    return pool.query(
+      "INSERT INTO finance.ledger_line (voucher_id, line_no, account_id, side, amount) VALUES ($1, $2, 'a1', $3, $4)",
+      [voucherId, lineNo, side, amount],
+    );
+  }
+
+  const violates = (code: string, constraint?: RegExp) => (e: unknown) => {
+    const err = e as { code?: string; constraint?: string };
+    assert.equal(err.code, code, String(e));
+    if (constraint) assert.match(err.constraint ?? "", constraint);
+    return true;
+  };
+
+  it("accepts a valid line", async () => {
+    await insertLine(1, "DEBIT", "10.0000");
+  });
+
+  it("rejects line amounts that are zero or negative", async () => {
+    await assert.rejects(insertLine(2, "DEBIT", "0"), violates("23514", /amount/));
+    await assert.rejects(insertLine(3, "CREDIT", "-1"), violates("23514", /amount/));
+  });
+
+  it("rejects a side other than DEBIT or CREDIT", async () => {
+    await assert.rejects(insertLine(4, "debit", "1"), violates("23514", /side/));
+  });
+
+  it("rejects a line whose voucher does not exist", async () => {
+    await assert.rejects(
+      insertLine(1, "DEBIT", "1", "00000000-0000-4000-8000-00000000dead"),
+      violates("23503"),
+    );
+  });
+
+  it("rejects a line number used twice in a voucher", async () => {
+    await assert.rejects(insertLine(1, "CREDIT", "10"), violates("23505", /ledger_line_pkey/));
+  });
+
+  it("rejects a second voucher with the same idempotency key", async () => {
+    await assert.rejects(
+      insertVoucher({ voucher_id: "00000000-0000-4000-8000-000000000002" }),
+      violates("23505", /idempotency_key/),
+    );
+  });
+
+  it("rejects bad voucher type, party type and non-positive amounts", async () => {
+    const other = { voucher_id: "00000000-0000-4000-8000-000000000003", idempotency_key: "K3" };
+    await assert.rejects(insertVoucher({ ...other, type: "REFUND" }), violates("23514", /type/));
+    await assert.rejects(
+      insertVoucher({ ...other, party_type: "EMPLOYEE" }),
+      violates("23514", /party_type/),
+    );
+    await assert.rejects(insertVoucher({ ...other, amount: "0" }), violates("23514", /amount/));
+    await assert.rejects(insertVoucher({ ...other, content_hash: null }), violates("23502"));
+  });
+
+  it("rejects amounts beyond numeric(19,4)", async () => {
+    const other = { voucher_id: "00000000-0000-4000-8000-000000000004", idempotency_key: "K4" };
+    await assert.rejects(insertVoucher({ ...other, amount: "10000000000000000" }), violates("22003"));
+  });
+
+  it("stores a dead letter once per topic, partition and offset", async () => {
+    const sql = `INSERT INTO finance.dead_letter (topic, partition, "offset", reason, error)
+      VALUES ('t', 0, 7, 'UNDECODABLE', 'x')`;
+    await pool.query(sql);
+    await assert.rejects(pool.query(sql), violates("23505"));
+  });
+
+  it("rejects an account type other than MONEY or CONTROL", async () => {
+    await assert.rejects(
+      pool.query(`INSERT INTO finance.account (account_id, merchant_id, name_en, name_vi, type, status)
+        VALUES ('a', 'm', 'n', 'n', 'ASSET', 'ACTIVE')`),
+      violates("23514", /type/),
+    );
+  });
+});

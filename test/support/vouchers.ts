@@ -1,0 +1,56 @@
+import type { Voucher, VoucherKind } from "../../src/domain/voucher.js";
+import { voucherIdOf } from "../../src/ids.js";
+import { money } from "../../src/money.js";
+
+/**
+ * A balanced SALE_RECEIPT-shaped voucher with three lines (cash in, revenue, change), unique
+ * per `id`. Amounts are strings so tests can state exact decimals.
+ */
+export function sampleVoucher(
+  id: string,
+  opts: { kind?: VoucherKind; revenue?: string; change?: string; merchantId?: string } = {},
+): Voucher {
+  const kind = opts.kind ?? "SALE_RECEIPT";
+  const merchantId = opts.merchantId ?? "m-1";
+  const key = `${kind}:${merchantId}:SALE_ORDER:${id}:att-1`;
+  const revenue = money(opts.revenue ?? "100000.5");
+  const change = money(opts.change ?? "0.25");
+  return {
+    voucherId: voucherIdOf(key),
+    idempotencyKey: key,
+    merchantId,
+    type: "RECEIPT",
+    kind,
+    category: "SALE",
+    currency: "VND",
+    amount: revenue.plus(change),
+    party: { type: "CUSTOMER", id: `cust-${id}`, name: { en: "Nguyen Van A", vi: "Nguyễn Văn A" } },
+    reason: { en: `Sale ${id}`, vi: `Bán hàng ${id}` },
+    source: { type: "SALE_ORDER", id, code: `SO-${id}` },
+    origin: { eventId: `evt-${id}`, topic: "payment.success", partition: 3, offset: 42 },
+    occurredAt: Date.UTC(2024, 4, 17, 8, 30, 15, 123),
+    lines: [
+      {
+        lineNo: 1,
+        accountId: `cash-${merchantId}`,
+        accountCode: "CASH",
+        side: "DEBIT",
+        amount: revenue.plus(change),
+      },
+      {
+        lineNo: 2,
+        accountId: `rev-${merchantId}`,
+        accountCode: "SALES_REVENUE",
+        side: "CREDIT",
+        amount: revenue,
+      },
+      {
+        lineNo: 3,
+        accountId: `chg-${merchantId}`,
+        accountCode: "CHANGE_CLEARING",
+        side: "CREDIT",
+        amount: change,
+      },
+    ],
+  };
+}

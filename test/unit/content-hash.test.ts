@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { LedgerLine, Voucher } from "../../src/domain/voucher.js";
+import { money } from "../../src/money.js";
+import { contentHash } from "../../src/sinks/content-hash.js";
+import { sampleVoucher } from "../support/vouchers.js";
+
+const base = sampleVoucher("so-1");
+
+describe("contentHash", () => {
+  it("is a stable sha256: a layout change would turn every stored voucher's replay into a conflict", () => {
+    assert.match(contentHash(base), /^[0-9a-f]{64}$/);
+    assert.equal(contentHash(base), contentHash(sampleVoucher("so-1")));
+    const known: Voucher = {
+      voucherId: "7f0c8f4e-5d4b-5b1a-9c3e-2f6a1d0e9b8c",
+      idempotencyKey: "SALE_COGS:m:SALE_ORDER:so:a",
+      merchantId: "m",
+      type: "ADJUSTMENT",
+      kind: "SALE_COGS",
+      category: "COGS",
+      currency: "VND",
+      amount: money("12.5"),
+      party: { type: "NONE", id: null, name: null },
+      reason: { en: "Cost of goods", vi: "Giá vốn" },
+      source: { type: "SALE_ORDER", id: "so", code: null },
+      origin: { eventId: "e", topic: "inventory.issued-for-sale", partition: 0, offset: 0 },
+      occurredAt: 1_700_000_000_000,
+      lines: [
+        { lineNo: 1, accountId: "cogs", accountCode: "COGS", side: "DEBIT", amount: money("12.5") },
+        { lineNo: 2, accountId: "inv", accountCode: null, side: "CREDIT", amount: money("12.5") },
+      ],
+    };
+    // sha256 of the canonical text, computed independently of this code
+    assert.equal(contentHash(known), "731c4fbfe567ae4e87f9f3be5c82d66702d1ab09f5b42dd3dc24bcd51b939883");
+  });
+
+  it("ignores the origin, so a re-published event is a replay", () => {
+    const republished = {
+      ...base,
+      origin: { eventId: "evt-other", topic: "payment.success", partition: 9, offset: 7 },
+    };
+    assert.equal(contentHash(republished), contentHash(base));
+  });
+
+  it("hashes money by value at 4 places: 1 and 1.0000 are the same amount", () => {
+    const a = sampleVoucher("x", { revenue: "1", change: "2" });
+    const b = sampleVoucher("x", { revenue: "1.0000", change: "2.00" });
+    assert.equal(contentHash(a), contentHash(b));
+  });
+
+  it("does not depend on the order lines arrive in, only on their line numbers", () => {
+    assert.equal(contentHash({ ...base, lines: [...base.lines].reverse() }), contentHash(base));
+  });
+
+  const withLine = (v: Voucher, index: number, patch: Partial<LedgerLine>): Voucher => ({
+    ...v,
+    lines: v.lines.map((l, i) => (i === index ? { ...l, ...patch } : l)),
+  });
+  const name = { en: "Nguyen Van A", vi: "Nguyễn Văn A" };
+  const changes: [string, (v: Voucher) => Voucher][] = [
+    ["voucherId", (v) => ({ ...v, voucherId: "00000000-0000-4000-8000-000000000000" })],
+    ["idempotencyKey", (v) => ({ ...v, idempotencyKey: `${v.idempotencyKey}x` })],
+    ["merchantId", (v) => ({ ...v, merchantId: "m-2" })],
+    ["type", (v) => ({ ...v, type: "PAYMENT" })],
+    ["kind", (v) => ({ ...v, kind: "SALE_CHANGE_RETURN" })],
+    ["category", (v) => ({ ...v, category: "OTHER" })],
+    ["currency", (v) => ({ ...v, currency: "USD" })],
+    ["amount", (v) => ({ ...v, amount: v.amount.plus("0.0001") })],
+    ["party type", (v) => ({ ...v, party: { ...v.party, type: "VENDOR" } })],
+    ["party id", (v) => ({ ...v, party: { ...v.party, id: null } })],
+    ["party name en", (v) => ({ ...v, party: { ...v.party, name: { ...name, en: "Other" } } })],
+    ["party name vi", (v) => ({ ...v, party: { ...v.party, name: { ...name, vi: "Nguyen Van A" } } })],
+    ["party name (absent)", (v) => ({ ...v, party: { ...v.party, name: null } })],
+    ["reason en", (v) => ({ ...v, reason: { ...v.reason, en: `${v.reason.en} ` } })],
+    ["reason vi", (v) => ({ ...v, reason: { ...v.reason, vi: v.reason.vi.normalize("NFD") } })],
+    ["source type", (v) => ({ ...v, source: { ...v.source, type: "PURCHASE_ORDER" } })],
+    ["source id", (v) => ({ ...v, source: { ...v.source, id: "so-2" } })],
+    ["source code", (v) => ({ ...v, source: { ...v.source, code: null } })],
+    ["occurredAt", (v) => ({ ...v, occurredAt: v.occurredAt + 1 })],
+    ["line account", (v) => withLine(v, 1, { accountId: "other" })],
+    ["line account code", (v) => withLine(v, 1, { accountCode: null })],
+    ["line side", (v) => withLine(v, 2, { side: "DEBIT" })],
+    ["line amount", (v) => withLine(v, 2, { amount: money("0.2501") })],
+    ["line numbers", (v) => ({ ...v, lines: v.lines.map((l) => ({ ...l, lineNo: l.lineNo + 1 })) })],
+    ["line count", (v) => ({ ...v, lines: v.lines.slice(0, 2) })],
+  ];
+  for (const [field, change] of changes) {
+    it(`changes when the ${field} changes`, () => {
+      assert.notEqual(contentHash(change(sampleVoucher("so-1"))), contentHash(base));
+    });
+  }
+
+  it("keeps field boundaries: moving text between adjacent fields changes the hash", () => {
+    const a = { ...base, reason: { en: "ab", vi: "c" } };
+    const b = { ...base, reason: { en: "a", vi: "bc" } };
+    assert.notEqual(contentHash(a), contentHash(b));
+  });
+});
