@@ -176,17 +176,25 @@ const header = (headers: IHeaders, name: string): string | null => {
 const headerStrings = (headers: IHeaders): Record<string, string> =>
   Object.fromEntries(Object.keys(headers).map((k) => [k, header(headers, k) ?? ""]));
 
-/** A record from finance.posting.dlq, keyed by where the failed event came from. */
+/**
+ * A record from finance.posting.dlq, keyed by where the failed event came from; when those
+ * headers are missing or malformed, by the dead letter's own place, so it is still stored once.
+ */
 function dlqRecord(
   at: { topic: string; partition: number; offset: string },
   key: Buffer | null,
   value: Buffer | null,
   headers: IHeaders,
 ): DeadLetterRecord {
+  const topic = header(headers, "__connect.errors.topic");
+  const partition = header(headers, "__connect.errors.partition") ?? "";
+  const offset = header(headers, "__connect.errors.offset") ?? "";
+  const origin =
+    topic && /^\d+$/.test(partition) && /^\d+$/.test(offset)
+      ? { topic, partition: Number(partition), offset }
+      : at;
   return {
-    topic: header(headers, "__connect.errors.topic") ?? at.topic,
-    partition: Number(header(headers, "__connect.errors.partition") ?? at.partition),
-    offset: header(headers, "__connect.errors.offset") ?? at.offset,
+    ...origin,
     key,
     value,
     headers: headerStrings(headers),
