@@ -178,9 +178,9 @@ registry_start() {
   registry_install
   log "registry: starting Apicurio Registry $APICURIO_VERSION on $LOCAL_REGISTRY with $REGISTRY_JAVA (log: $LOG_DIR/registry.log)"
   # In-memory H2 storage (Apicurio 3's default: sql/h2 in memory): nothing survives a restart.
-  # ccompat ids are content ids (legacy-id-mode off), the same ids that /schemas/ids/{id}
-  # resolves, as in Confluent's registry; canonical hashing makes re-registering the same
-  # schema with different whitespace answer the existing id instead of a new version.
+  # ccompat ids are content ids (legacy-id-mode off): the id a register answers is the id
+  # /schemas/ids/{id} resolves, and one schema has one id across subjects, as in Confluent's
+  # registry. Canonical hashing compares schemas by their canonical form, as Confluent does.
   nohup "$REGISTRY_JAVA" -Xms128m "-Xmx$REGISTRY_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
