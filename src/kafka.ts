@@ -1,5 +1,14 @@
 import { readFileSync } from "node:fs";
-import { type Admin, type Consumer, Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import type { Config } from "./config.js";
 import { log } from "./log.js";
 import { metrics } from "./metrics.js";
@@ -59,6 +68,20 @@ export async function endOffsets(admin: Admin, topics: readonly string[]): Promi
     }
   }
   return out;
+}
+
+/**
+ * The producer of vouchers and dead letters: idempotent, so broker-side retries never
+ * duplicate a record, and retrying without limit, because a broker outage is transient
+ * infrastructure — the source offsets stay uncommitted meanwhile. Java-compatible partitioning.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
+  });
 }
 
 export const tp = (topic: string, partition: number) => `${topic}:${partition}`;

@@ -4,7 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
-import { ensureTopics, tp, trackLag } from "../kafka.js";
+import { createProducer, ensureTopics, tp, trackLag } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
@@ -60,7 +60,7 @@ export class PostingService {
 
     await this.feed.start();
 
-    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.producer = createProducer(kafka);
     await this.producer.connect();
     const group = groups(config).topology;
     this.consumer = kafka.consumer({

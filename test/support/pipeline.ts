@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Admin, IHeaders, Kafka, Message } from "kafkajs";
+import { type Admin, type IHeaders, type Kafka, type Message, Partitioners } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics, tp } from "../../src/kafka.js";
@@ -49,6 +49,7 @@ export async function connectKafka(config: Config): Promise<TestKafka> {
   const subjects = [
     ...ALL_SOURCE_TOPICS.map(valueSubject),
     ...ALL_CDC_TOPICS.flatMap((t) => [keySubject(t), valueSubject(t)]),
+    valueSubject(VOUCHER_TOPIC),
   ];
   for (const s of subjects) schemaIds.set(s, await codec.register(s, loadSchema(s)));
   return { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
@@ -124,7 +125,7 @@ export async function readFrom(
 }
 
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   await producer.send({ topic, messages, acks: -1 });
   await producer.disconnect();
