@@ -1,0 +1,66 @@
+import { AvroCodec } from "../avro/codec.js";
+import { loadConfig } from "../config.js";
+import { createKafka } from "../kafka.js";
+import { log } from "../log.js";
+import { generateDataset } from "./dataset.js";
+import { type PublishOptions, type PublishReport, publishDataset } from "./publish.js";
+
+export interface SimulateOptions {
+  seed: number;
+  merchants: number;
+  events: number;
+  partitions?: number;
+  bad?: boolean;
+  /** Progress lines on stderr about once a second (default true when stderr is a terminal). */
+  progress?: boolean;
+  compression?: PublishOptions["compression"];
+  /** Where the summary line goes (default stdout). */
+  out?: (line: string) => void;
+}
+
+/** `finance-posting simulate`: generates the seeded data set and publishes it; prints a one-line summary. */
+export async function simulateCommand(opts: SimulateOptions): Promise<PublishReport> {
+  const config = loadConfig();
+  log.level = config.LOG_LEVEL;
+  const auth =
+    config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
+      ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
+      : undefined;
+  const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL, ...(auth ? { auth } : {}) });
+  const kafka = createKafka(config);
+  const dataset = generateDataset({
+    seed: opts.seed,
+    merchants: opts.merchants,
+    events: opts.events,
+    partitions: opts.partitions ?? 6,
+    bad: opts.bad ?? false,
+  });
+
+  const showProgress = opts.progress ?? process.stderr.isTTY === true;
+  let lastShown = 0;
+  const report = await publishDataset(kafka, codec, dataset, {
+    topicPartitions: dataset.options.partitions,
+    ...(opts.compression ? { compression: opts.compression } : {}),
+    onProgress: (p) => {
+      if (!showProgress || (p.elapsedMs - lastShown < 1_000 && p.done < p.total)) return;
+      lastShown = p.elapsedMs;
+      process.stderr.write(
+        `simulate: ${p.phase} ${p.done}/${p.total} (${Math.round(p.rate)} msg/s, ${(p.elapsedMs / 1000).toFixed(1)}s)\n`,
+      );
+    },
+  });
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  out(formatReport(dataset.options.seed, report));
+  return report;
+}
+
+export function formatReport(seed: number, r: PublishReport): string {
+  const perTopic = Object.entries(r.events.byTopic)
+    .map(([t, n]) => `${t}=${n}`)
+    .join(" ");
+  return (
+    `simulate seed=${seed}: ${r.cdc.messages} CDC rows, ${r.events.messages} events (${perTopic}) ` +
+    `in ${(r.events.ms / 1000).toFixed(2)}s = ${Math.round(r.events.rate)} events/s ` +
+    `(${(r.events.bytes / 1048576).toFixed(1)} MiB; total ${(r.totalMs / 1000).toFixed(2)}s)`
+  );
+}

@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Admin, Kafka } from "kafkajs";
+import { AvroCodec } from "../../src/avro/codec.js";
+import { isMoney } from "../../src/money.js";
+import { simulateCommand } from "../../src/simulate/command.js";
+import { type Dataset, type EventItem, generateDataset } from "../../src/simulate/dataset.js";
+import { partitionOf, SIM_TOPICS } from "../../src/simulate/encode.js";
+import { ensureSimulationTopics, publishDataset } from "../../src/simulate/publish.js";
+import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS } from "../../src/topics.js";
+import { ensureStack, type StackEndpoints, testKafka, uniqueName } from "../support/stack.js";
+
+/**
+ * The simulator against the real broker and registry. Topic names are fixed by contract and
+ * shared with other tests, so everything is measured from the end offsets captured before
+ * publishing, and only this data set's messages (recognised by key) are counted.
+ */
+
+type Offsets = Map<string, { partition: number; offset: string }[]>;
+
+async function endOffsets(admin: Admin): Promise<Offsets> {
+  const out: Offsets = new Map();
+  for (const topic of SIM_TOPICS) {
+    out.set(
+      topic,
+      (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
+    );
+  }
+  return out;
+}
+
+const added = (before: Offsets, after: Offsets, topic: string) => {
+  const b = new Map((before.get(topic) ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  return (after.get(topic) ?? []).reduce(
+    (n, p) => n + Number(BigInt(p.offset) - (b.get(p.partition) ?? 0n)),
+    0,
+  );
+};
+
+interface Received {
+  topic: string;
+  partition: number;
+  key: Buffer;
+  value: Buffer | null;
+}
+
+/** Reads every topic from `from` until `done` says enough (or the timeout), keeping what `keep` accepts. */
+async function readFrom(
+  kafka: Kafka,
+  from: Offsets,
+  keep: (m: Received) => boolean,
+  done: (got: Received[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<Received[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName("simulate-it"), maxWaitTimeInMs: 200 });
+  const got: Received[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...SIM_TOPICS], fromBeginning: false });
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const r = { topic: batch.topic, partition: batch.partition, key: m.key as Buffer, value: m.value };
+          if (keep(r)) got.push(r);
+        }
+        if (done(got)) finish();
+      },
+    });
+    for (const [topic, parts] of from) for (const p of parts) consumer.seek({ topic, ...p });
+    const timer = setTimeout(finish, timeoutMs);
+    await finished;
+    clearTimeout(timer);
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
+
+/** Decimals as their exact text, so deepEqual compares values. */
+function comparable(value: unknown): unknown {
+  if (isMoney(value)) return `decimal:${value.toString()}`;
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
+  }
+  return value;
+}
+
+describe("simulate: publishing a data set to the real stack", () => {
+  let stack: StackEndpoints;
+  let kafka: Kafka;
+  let admin: Admin;
+  let partitions: Record<string, number>;
+
+  before(async () => {
+    stack = await ensureStack();
+    kafka = testKafka(stack.kafkaBrokers);
+    admin = kafka.admin();
+    await admin.connect();
+    partitions = await ensureSimulationTopics(admin, 6);
+  });
+
+  after(async () => {
+    await admin?.disconnect();
+  });
+
+  it("publishes CDC and events, keyed and partitioned by contract, decodable with the registry's schemas", async () => {
+    const seed = Date.now() % 2 ** 31;
+    const dataset: Dataset = generateDataset({
+      seed,
+      merchants: 2,
+      events: 200,
+      bad: true,
+      duplicateRate: 0.05,
+    });
+    const items = [...dataset.events()];
+    const cdc = [...dataset.cdc()];
+    const mine = new Map<string, Set<string>>(SIM_TOPICS.map((t) => [t, new Set<string>()]));
+    for (const i of items) mine.get(i.topic)?.add(i.key);
+    for (const c of cdc) mine.get(c.topic)?.add(c.key.id);
+    const expectedCount = new Map<string, number>(SIM_TOPICS.map((t) => [t, 0]));
+    for (const x of [...items, ...cdc]) expectedCount.set(x.topic, (expectedCount.get(x.topic) ?? 0) + 1);
+
+    const before = await endOffsets(admin);
+    const codec = new AvroCodec({ url: stack.schemaRegistryUrl });
+    const report = await publishDataset(kafka, codec, dataset);
+    const afterPublish = await endOffsets(admin);
+
+    assert.equal(report.events.messages, 200, `seed ${seed}`);
+    assert.equal(report.cdc.messages, dataset.cdcCount);
+    for (const t of ALL_SOURCE_TOPICS) assert.equal(report.events.byTopic[t], expectedCount.get(t));
+    for (const t of ALL_CDC_TOPICS) assert.equal(report.cdc.byTopic[t], expectedCount.get(t));
+    // At least what we published landed after the captured offsets (other tests may add more).
+    for (const t of SIM_TOPICS) assert.ok(added(before, afterPublish, t) >= (expectedCount.get(t) ?? 0), t);
+
+    // Read back only this data set's messages: source keys are UTF-8, CDC keys Avro {id}.
+    const keyCodec = new AvroCodec({ url: stack.schemaRegistryUrl });
+    const cdcTopics = new Set<string>(ALL_CDC_TOPICS);
+    const keyText = async (r: Received) => r.key.toString("utf8");
+    const total = [...expectedCount.values()].reduce((a, b) => a + b, 0);
+    const raw = await readFrom(
+      kafka,
+      before,
+      (r) => {
+        if (cdcTopics.has(r.topic)) return true; // keys decoded below
+        return mine.get(r.topic)?.has(r.key.toString("utf8")) ?? false;
+      },
+      (got) => got.filter((r) => !cdcTopics.has(r.topic)).length >= 200 && got.length >= total,
+    );
+    await keyCodec.prepare(raw.filter((r) => cdcTopics.has(r.topic)).map((r) => r.key));
+    const received: (Received & { id: string })[] = [];
+    for (const r of raw) {
+      const id = cdcTopics.has(r.topic) ? keyCodec.decode<{ id: string }>(r.key).id : await keyText(r);
+      if (mine.get(r.topic)?.has(id)) received.push({ ...r, id });
+    }
+    for (const t of SIM_TOPICS) {
+      assert.equal(received.filter((r) => r.topic === t).length, expectedCount.get(t), `${t} (seed ${seed})`);
+    }
+    for (const r of received) assert.equal(r.partition, partitionOf(r.key, partitions[r.topic] as number));
+
+    // Decode with the writer schema fetched from the registry: the same values come back.
+    await codec.prepare(received.map((r) => r.value));
+    const byKey = new Map(received.map((r) => [`${r.topic}/${r.id}`, r]));
+    const good = items.filter((i) => i.raw === null && i.delivery === "ORIGINAL");
+    for (const item of good.slice(0, 25)) {
+      const r = byKey.get(`${item.topic}/${item.key}`);
+      assert.ok(r, `${item.topic} ${item.key}`);
+      assert.deepEqual(comparable(codec.decode(r.value)), comparable(item.event));
+    }
+    for (const c of cdc.filter((_, i) => i % 7 === 0)) {
+      const r = byKey.get(`${c.topic}/${c.key.id}`);
+      assert.ok(r);
+      assert.deepEqual(comparable(codec.decode(r.value)), comparable(c.value));
+    }
+    // Garbage stays garbage; a redelivery is the same bytes on the same partition.
+    for (const item of items.filter((i) => i.raw !== null)) {
+      const r = byKey.get(`${item.topic}/${item.key}`);
+      assert.deepEqual(r?.value, item.raw);
+    }
+    const redelivered = items.filter((i) => i.delivery === "REDELIVERY");
+    for (const item of redelivered) {
+      const copies = received.filter((r) => r.topic === item.topic && r.id === item.key);
+      assert.ok(copies.length >= 2);
+      assert.ok(
+        copies.every(
+          (c) => c.value?.equals(copies[0]?.value as Buffer) && c.partition === copies[0]?.partition,
+        ),
+      );
+    }
+    const republished = items.filter(
+      (i): i is EventItem & { event: { eventId: string } } => i.delivery === "REPUBLICATION",
+    );
+    for (const item of republished) {
+      const ids = received
+        .filter((r) => r.topic === item.topic && r.id === item.key)
+        .map((r) => codec.decode<{ eventId: string }>(r.value).eventId);
+      assert.ok(ids.includes(item.event.eventId) && new Set(ids).size >= 2);
+    }
+  });
+
+  it("publishes in this thread too (no worker), with the same counts", async () => {
+    const dataset = generateDataset({ seed: (Date.now() + 1) % 2 ** 31, merchants: 1, events: 40 });
+    const report = await publishDataset(kafka, new AvroCodec({ url: stack.schemaRegistryUrl }), dataset, {
+      worker: false,
+      batchSize: 7,
+    });
+    assert.equal(report.worker, false);
+    assert.equal(report.events.messages, 40);
+    assert.equal(report.cdc.messages, dataset.cdcCount);
+  });
+
+  it("the simulate command reads its config from the environment and prints a one-line summary", async () => {
+    const lines: string[] = [];
+    const report = await simulateCommand({
+      seed: (Date.now() + 2) % 2 ** 31,
+      merchants: 1,
+      events: 30,
+      partitions: 6,
+      bad: false,
+      progress: false,
+      out: (line) => lines.push(line),
+    });
+    assert.equal(report.events.messages, 30);
+    assert.equal(report.worker, true);
+    const summary = lines.filter((l) => l.startsWith("simulate seed="));
+    assert.equal(summary.length, 1);
+    assert.match(
+      summary[0] as string,
+      /^simulate seed=\d+: \d+ CDC rows, 30 events \(payment\.success=\d+ .*events\/s/,
+    );
+  });
+});

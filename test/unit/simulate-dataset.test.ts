@@ -1,0 +1,598 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, it } from "node:test";
+import avro from "avsc";
+import { Partitioners } from "kafkajs";
+import { pino } from "pino";
+import { DecimalType, encodeUnscaled } from "../../src/avro/decimal-type.js";
+import type {
+  InventoryAdjusted,
+  InventoryIssuedForSale,
+  PaymentSucceeded,
+  PurchaseOrderReceived,
+} from "../../src/domain/events.js";
+import { applyCdc, type CdcRecord } from "../../src/enrich/cdc.js";
+import { resolveNow } from "../../src/enrich/resolve.js";
+import { MaterializedTables } from "../../src/enrich/tables.js";
+import { isPostingError } from "../../src/errors.js";
+import { seededAccountId } from "../../src/ids.js";
+import { isMoney, money } from "../../src/money.js";
+import { ruleFor } from "../../src/rules/index.js";
+import { loadSchema } from "../../src/schemas.js";
+import {
+  type CdcItem,
+  DEFAULT_START,
+  type EventItem,
+  generateDataset,
+  resolveOptions,
+  TOPIC_MIX,
+} from "../../src/simulate/dataset.js";
+import {
+  DatasetEncoder,
+  encodeSafeInteger,
+  META_FIELDS,
+  murmur2,
+  partitionOf,
+  SIM_TOPICS,
+} from "../../src/simulate/encode.js";
+import {
+  ExpectedWorld,
+  expectedOutcome,
+  expectedTotals,
+  VOUCHER_KINDS,
+} from "../../src/simulate/expected.js";
+import {
+  ALL_CDC_TOPICS,
+  ALL_SOURCE_TOPICS,
+  CDC_TOPICS,
+  keySubject,
+  SOURCE_TOPICS,
+  valueSubject,
+} from "../../src/topics.js";
+
+const quiet = pino({ level: "silent" });
+
+/** Stable text of any item: decimals as their exact text, buffers as hex. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (isMoney(v)) return `dec:${v.toString()}`;
+    if (v && typeof v === "object" && (v as { type?: string }).type === "Buffer") {
+      return `hex:${Buffer.from((v as { data: number[] }).data).toString("hex")}`;
+    }
+    return v;
+  });
+}
+
+function digest(items: Iterable<unknown>): { hash: string; count: number } {
+  const h = createHash("sha256");
+  let count = 0;
+  for (const item of items) {
+    h.update(canonical(item));
+    h.update("\n");
+    count++;
+  }
+  return { hash: h.digest("hex"), count };
+}
+
+const take = <T>(it: Iterable<T>, n: number): T[] => {
+  const out: T[] = [];
+  for (const x of it) {
+    if (out.length >= n) break;
+    out.push(x);
+  }
+  return out;
+};
+
+const payments = (items: EventItem[]) =>
+  items
+    .filter((i) => i.topic === SOURCE_TOPICS.paymentSuccess && i.event)
+    .map((i) => i.event as PaymentSucceeded);
+const purchases = (items: EventItem[]) =>
+  items
+    .filter((i) => i.topic === SOURCE_TOPICS.purchaseOrderReceived && i.event)
+    .map((i) => i.event as PurchaseOrderReceived);
+const issues = (items: EventItem[]) =>
+  items
+    .filter((i) => i.topic === SOURCE_TOPICS.inventoryIssuedForSale)
+    .map((i) => i.event as InventoryIssuedForSale);
+const adjustments = (items: EventItem[]) =>
+  items.filter((i) => i.topic === SOURCE_TOPICS.inventoryAdjusted).map((i) => i.event as InventoryAdjusted);
+
+const sum = (xs: { amount: ReturnType<typeof money> }[]) => xs.reduce((s, x) => s.plus(x.amount), money(0));
+
+describe("simulated data set: reproducibility", () => {
+  const opts = { seed: 7, merchants: 12, events: 5_000 };
+
+  it("the same seed gives the same items, item for item and as a whole", () => {
+    const a = generateDataset(opts);
+    const b = generateDataset(opts);
+    assert.deepEqual(take(a.events(), 300), take(b.events(), 300));
+    assert.deepEqual(take(a.cdc(), 300), take(b.cdc(), 300));
+    assert.deepEqual(digest(a.events()), digest(b.events()));
+    assert.deepEqual(digest(a.cdc()), digest(b.cdc()));
+    // Iterating again restarts from the seed.
+    assert.deepEqual(digest(a.events()), digest(generateDataset(opts).events()));
+  });
+
+  it("a different seed gives different data", () => {
+    const a = generateDataset(opts);
+    const b = generateDataset({ ...opts, seed: 8 });
+    assert.notEqual(digest(a.events()).hash, digest(b.events()).hash);
+    assert.notEqual(digest(a.cdc()).hash, digest(b.cdc()).hash);
+  });
+
+  it("more events leave the merchants, their accounts and the first events unchanged", () => {
+    const small = generateDataset(opts);
+    const large = generateDataset({ ...opts, events: 6_000 });
+    assert.deepEqual(small.merchants, large.merchants);
+    assert.deepEqual(take(small.events(), 1_000), take(large.events(), 1_000));
+  });
+
+  it("never reads the clock: timestamps start at 2026-01-01 and do not depend on when it runs", () => {
+    const items = [...generateDataset({ ...opts, events: 1_000 }).events()];
+    const originals = items
+      .filter((i) => i.delivery === "ORIGINAL" && i.event)
+      .map((i) => i.event as { occurredAt: number });
+    assert.ok((originals[0]?.occurredAt ?? 0) > DEFAULT_START);
+    for (let i = 1; i < originals.length; i++) {
+      assert.ok((originals[i]?.occurredAt as number) > (originals[i - 1]?.occurredAt as number));
+    }
+  });
+
+  it("rejects nonsense options", () => {
+    assert.throws(() => resolveOptions({ seed: 1, merchants: 0, events: 1 }), RangeError);
+    assert.throws(() => resolveOptions({ seed: 1.5, merchants: 1, events: 1 }), RangeError);
+    assert.throws(() => resolveOptions({ seed: 1, merchants: 1, events: -1 }), RangeError);
+  });
+});
+
+describe("simulated data set: shape", () => {
+  const ds = generateDataset({ seed: 42, merchants: 25, events: 20_000 });
+  const items = [...ds.events()];
+  const cdc = [...ds.cdc()];
+
+  it("yields exactly N events, in about the intended proportions", () => {
+    assert.equal(items.length, 20_000);
+    for (const topic of ALL_SOURCE_TOPICS) {
+      const share = items.filter((i) => i.topic === topic).length / items.length;
+      assert.ok(Math.abs(share - TOPIC_MIX[topic]) < 0.02, `${topic}: ${share}`);
+    }
+    for (const d of ["REDELIVERY", "REPUBLICATION"] as const) {
+      const share = items.filter((i) => i.delivery === d).length / items.length;
+      assert.ok(share > 0.005 && share < 0.015, `${d}: ${share}`);
+    }
+    assert.equal(
+      items.filter((i) => i.intended !== null || i.raw !== null).length,
+      0,
+      "no bad events by default",
+    );
+  });
+
+  it("CDC: Debezium snapshot reads of merchants, money accounts, vendors and purchase orders", () => {
+    assert.equal(cdc.length, ds.cdcCount);
+    const byTopic = (t: string) => cdc.filter((c) => c.topic === t);
+    assert.equal(byTopic(CDC_TOPICS.merchant).length, 25);
+    assert.equal(byTopic(CDC_TOPICS.purchaseOrder).length, ds.purchaseOrderCount);
+    for (const c of cdc) {
+      assert.equal(c.value.op, "r");
+      assert.equal(c.value.before, null);
+      assert.equal(c.value.source.snapshot, "true");
+      assert.equal(c.key.id, (c.value.after as { id: string }).id);
+    }
+    for (const m of byTopic(CDC_TOPICS.merchant)) {
+      assert.deepEqual(
+        {
+          currency: (m.value.after as { currency: string }).currency,
+          status: (m.value.after as { status: string }).status,
+        },
+        { currency: "VND", status: "ACTIVE" },
+      );
+    }
+    const accounts = byTopic(CDC_TOPICS.financeAccount).map(
+      (c) => c.value.after as { code: string; type: string },
+    );
+    assert.ok(accounts.every((a) => a.type === "MONEY" && /^(BANK|EWALLET|CASH)_\d$/.test(a.code)));
+    assert.ok(accounts.some((a) => a.code === "BANK_1") && accounts.some((a) => a.code === "EWALLET_1"));
+    const codes = byTopic(CDC_TOPICS.purchaseOrder).map((c) => (c.value.after as { code: string }).code);
+    assert.match(codes[122] as string, /^PO-000123$/);
+    // Every merchant has a bank account; every vendor and PO belongs to a CDC'd merchant.
+    const merchantIds = new Set(ds.merchants.map((m) => m.id));
+    assert.ok(ds.merchants.every((m) => m.moneyAccounts.some((a) => a.code === "BANK_1")));
+    for (const c of [...byTopic(CDC_TOPICS.vendor), ...byTopic(CDC_TOPICS.purchaseOrder)]) {
+      assert.ok(merchantIds.has((c.value.after as { merchant_id: string }).merchant_id));
+    }
+  });
+
+  it("CDC rows and events are valid records of the contract schemas", () => {
+    const types = new Map(
+      [...SIM_TOPICS].map((t) => [
+        t,
+        avro.Type.forSchema(
+          loadSchema(valueSubject(t)) as avro.Schema,
+          {
+            logicalTypes: { decimal: DecimalType },
+          } as Partial<avro.ForSchemaOptions>,
+        ),
+      ]),
+    );
+    const check = (topic: (typeof SIM_TOPICS)[number], v: unknown) => {
+      const errors: string[] = [];
+      const ok = types.get(topic)?.isValid(v, { errorHook: (path) => errors.push(path.join(".")) });
+      assert.ok(ok, `${topic}: ${errors.join(", ")}`);
+    };
+    for (const c of cdc) check(c.topic, c.value);
+    for (const i of items) check(i.topic, i.event);
+  });
+
+  it("covers the sale cases: split tenders, change, exact cash, no routing, walk-in and named customers", () => {
+    const ps = payments(items);
+    const attempts = ps.flatMap((p) => p.attempts);
+    assert.ok(
+      ps.some(
+        (p) =>
+          p.attempts.length === 2 && p.attempts[0]?.method === "CASH" && p.attempts[1]?.method === "CARD",
+      ),
+    );
+    assert.ok(ps.some((p) => p.attempts.length === 3));
+    const cash = attempts.filter((a) => a.method === "CASH");
+    assert.ok(cash.every((a) => a.tendered?.greaterThanOrEqualTo(a.amount)));
+    assert.ok(cash.filter((a) => a.tendered?.greaterThan(a.amount)).length > cash.length * 0.4);
+    assert.ok(cash.filter((a) => a.tendered?.equals(a.amount)).length > cash.length * 0.2);
+    assert.ok(attempts.filter((a) => a.method !== "CASH").every((a) => a.tendered === null));
+    const unrouted = attempts.filter((a) => a.finance === null).length / attempts.length;
+    assert.ok(unrouted > 0.03 && unrouted < 0.1, `unrouted ${unrouted}`);
+    const named = ps.filter((p) => p.customer !== null).length / ps.length;
+    assert.ok(named > 0.25 && named < 0.45, `named ${named}`);
+    for (const p of ps) {
+      assert.ok(sum(p.attempts).equals(p.orderTotal), "attempts pay the order total");
+      assert.match(p.saleOrderCode, /^SO-\d{6}$/);
+    }
+    const amounts = attempts.map((a) => a.amount);
+    assert.ok(
+      amounts.some((a) => a.decimalPlaces() === 4 || a.decimalPlaces() === 3),
+      "a few 4-decimal amounts",
+    );
+    assert.ok(amounts.every((a) => a.greaterThan(0) && a.decimalPlaces() <= 4));
+    const totals = ps.map((p) => p.orderTotal.toNumber());
+    assert.ok(Math.min(...totals) >= 9_000 && Math.max(...totals) <= 5_100_000);
+  });
+
+  it("covers the purchase cases: several payments, paid < = > received, received 0, no payments", () => {
+    const pos = purchases(items);
+    assert.ok(pos.some((p) => p.payments.length >= 2));
+    assert.ok(pos.some((p) => p.payments.length === 0));
+    assert.ok(pos.some((p) => p.receivedValue.isZero() && p.payments.length > 0));
+    const paid = (p: PurchaseOrderReceived) => sum(p.payments);
+    const withPayments = pos.filter((p) => p.payments.length > 0 && p.receivedValue.greaterThan(0));
+    assert.ok(withPayments.some((p) => paid(p).lessThan(p.receivedValue)));
+    assert.ok(withPayments.some((p) => paid(p).greaterThan(p.receivedValue)));
+    assert.ok(withPayments.some((p) => paid(p).equals(p.receivedValue)));
+    assert.ok(pos.every((p) => p.payments.every((x) => x.amount.greaterThan(0))));
+    const originals = items.filter(
+      (i) => i.topic === SOURCE_TOPICS.purchaseOrderReceived && i.delivery === "ORIGINAL",
+    );
+    assert.equal(new Set(originals.map((i) => i.key)).size, originals.length, "each PO is received once");
+  });
+
+  it("covers the inventory cases: zero-cost issues, zero / gains / losses, with and without a reason", () => {
+    const is = issues(items);
+    assert.ok(is.some((i) => i.costBasis.isZero()));
+    assert.ok(is.some((i) => i.saleOrderCode === null));
+    const sales = new Set(payments(items).map((p) => p.saleOrderId));
+    assert.ok(is.filter((i) => sales.has(i.saleOrderId)).length > is.length * 0.9, "issues follow sales");
+    const as = adjustments(items);
+    assert.ok(as.some((a) => a.valueDelta.isZero()));
+    assert.ok(as.some((a) => a.valueDelta.isPositive() && !a.valueDelta.isZero()));
+    assert.ok(as.some((a) => a.valueDelta.isNegative()));
+    assert.ok(as.some((a) => a.reason === null) && as.some((a) => a.reason !== null));
+  });
+
+  it("keys events by their contract key", () => {
+    for (const i of items) {
+      const e = i.event as unknown as Record<string, string>;
+      const field = {
+        [SOURCE_TOPICS.paymentSuccess]: "saleOrderId",
+        [SOURCE_TOPICS.purchaseOrderReceived]: "purchaseOrderId",
+        [SOURCE_TOPICS.inventoryIssuedForSale]: "saleOrderId",
+        [SOURCE_TOPICS.inventoryAdjusted]: "inventoryTrackingId",
+      }[i.topic];
+      assert.equal(i.key, e[field]);
+    }
+  });
+
+  it("every event references its own merchant's money accounts and purchase orders", () => {
+    const own = new Map(ds.merchants.map((m) => [m.id, new Set(m.moneyAccounts.map((a) => a.id))]));
+    const poOwner = new Map(
+      cdc
+        .filter((c) => c.topic === CDC_TOPICS.purchaseOrder)
+        .map((c) => [c.key.id, (c.value.after as { merchant_id: string }).merchant_id]),
+    );
+    for (const p of payments(items)) {
+      assert.ok(own.has(p.merchantId));
+      for (const a of p.attempts) if (a.finance) assert.ok(own.get(p.merchantId)?.has(a.finance.source.id));
+      const cash = p.attempts.find((a) => a.method === "CASH" && a.finance);
+      if (cash?.finance && own.get(p.merchantId)?.size === 1) {
+        assert.equal(cash.finance.source.id, seededAccountId(p.merchantId, "CASH"));
+      }
+    }
+    for (const p of purchases(items)) {
+      assert.equal(poOwner.get(p.purchaseOrderId), p.merchantId);
+      for (const x of p.payments) assert.ok(own.get(p.merchantId)?.has(x.accountId));
+    }
+    for (const e of [...issues(items), ...adjustments(items)]) assert.ok(own.has(e.merchantId));
+    // The seeded CASH drawer is the usual cash account.
+    const cashIds = payments(items).flatMap((p) =>
+      p.attempts.filter((a) => a.method === "CASH" && a.finance).map((a) => a.finance?.source.id),
+    );
+    const seeded = new Set(ds.merchants.map((m) => seededAccountId(m.id, "CASH")));
+    assert.ok(cashIds.filter((id) => seeded.has(id as string)).length > cashIds.length * 0.8);
+  });
+
+  it("redeliveries repeat a record exactly; re-publications repeat its content under a new eventId", () => {
+    const originals = new Map<string, EventItem>();
+    const eventIds = new Set<string>();
+    for (const i of items) {
+      const e = i.event as { eventId: string };
+      if (i.delivery === "ORIGINAL") {
+        assert.ok(!eventIds.has(e.eventId), "eventIds are unique per publication");
+        eventIds.add(e.eventId);
+        originals.set(`${i.topic}/${i.key}`, i);
+      } else if (i.delivery === "REDELIVERY") {
+        const o = originals.get(`${i.topic}/${i.key}`);
+        assert.ok(o, "a redelivery follows its original");
+        assert.equal(canonical(i.event), canonical(o.event));
+      } else {
+        const o = originals.get(`${i.topic}/${i.key}`);
+        assert.ok(o, "a re-publication follows its original");
+        assert.notEqual(e.eventId, (o.event as { eventId: string }).eventId);
+        assert.ok(!eventIds.has(e.eventId));
+        eventIds.add(e.eventId);
+        assert.equal(canonical({ ...i.event, eventId: "" }), canonical({ ...o.event, eventId: "" }));
+      }
+    }
+  });
+});
+
+describe("simulated data set: deliberately bad events", () => {
+  const ds = generateDataset({ seed: 5, merchants: 6, events: 3_000, bad: true, badRate: 0.01 });
+  const items = [...ds.events()];
+
+  it("are off by default and, with `bad`, cover every dead-letter reason", () => {
+    const reasons = new Set(items.map((i) => i.intended).filter((r) => r !== null));
+    assert.deepEqual([...reasons].sort(), ["CROSS_TENANT", "INVALID_PAYLOAD", "UNDECODABLE", "UNRESOLVED"]);
+    const share = items.filter((i) => i.intended !== null).length / items.length;
+    assert.ok(share > 0.003 && share < 0.03, `bad share ${share}`);
+    // Even a tiny data set gets one of each.
+    const tiny = [...generateDataset({ seed: 1, merchants: 2, events: 20, bad: true }).events()];
+    assert.equal(new Set(tiny.map((i) => i.intended).filter(Boolean)).size, 4);
+  });
+
+  it("the independent expectations find exactly the intended reason for each", () => {
+    const world = ExpectedWorld.of(ds);
+    for (const i of items) {
+      const o = expectedOutcome(i, world);
+      assert.equal(o.deadLetter, i.intended, `${i.seq} ${i.topic} ${o.deadLetter ? o.why : ""}`);
+    }
+  });
+
+  it("a single merchant cannot be cross-tenant: its bad events are invalid payloads instead", () => {
+    const one = [...generateDataset({ seed: 3, merchants: 1, events: 50, bad: true }).events()];
+    assert.ok(!one.some((i) => i.intended === "CROSS_TENANT"));
+    assert.ok(one.some((i) => i.intended === "INVALID_PAYLOAD"));
+  });
+});
+
+describe("expected totals", () => {
+  for (const bad of [false, true]) {
+    it(`are consistent${bad ? " with bad events" : ""}`, () => {
+      const ds = generateDataset({ seed: 11, merchants: 8, events: 4_000, bad });
+      const x = expectedTotals(ds);
+      assert.equal(x.events.total, 4_000);
+      assert.equal(
+        Object.values(x.events.byTopic).reduce((a, b) => a + b, 0),
+        4_000,
+      );
+      assert.equal(x.cdc.total, ds.cdcCount);
+      assert.equal(x.cdc.seededAccounts, 8 * 7);
+      for (const k of VOUCHER_KINDS) {
+        assert.equal(x.postings[k], x.vouchers[k] + x.replays[k], k);
+        assert.ok(x.vouchers[k] > 0, k);
+        assert.ok(money(x.amounts[k]).greaterThan(0), k);
+      }
+      const vouchers = VOUCHER_KINDS.reduce((n, k) => n + x.vouchers[k], 0);
+      assert.ok(x.ledgerLines >= 2 * vouchers);
+      // Replays come only from second copies.
+      const copies = x.events.byDelivery.REDELIVERY + x.events.byDelivery.REPUBLICATION;
+      assert.ok(copies > 0);
+      assert.ok(VOUCHER_KINDS.reduce((n, k) => n + x.replays[k], 0) <= copies * 6);
+      const dead = Object.values(x.deadLetters).reduce((a, b) => a + b, 0);
+      if (bad) assert.ok(Object.values(x.deadLetters).every((n) => n > 0));
+      else assert.equal(dead, 0);
+      // Every skip reason occurs.
+      for (const [reason, n] of Object.entries(x.skips)) assert.ok(n > 0, reason);
+    });
+  }
+
+  it("a voucher's second copy has the same content as the first (replays, never conflicts)", () => {
+    const ds = generateDataset({ seed: 12, merchants: 5, events: 6_000 });
+    const world = ExpectedWorld.of(ds);
+    const seen = new Map<string, string>();
+    let replays = 0;
+    for (const item of ds.events()) {
+      const o = expectedOutcome(item, world);
+      if (o.deadLetter !== null) continue;
+      for (const v of o.vouchers) {
+        const content = `${v.amount.toFixed(4)}/${v.lines}`;
+        const before = seen.get(v.key);
+        if (before !== undefined) {
+          replays++;
+          assert.equal(content, before, v.key);
+        } else seen.set(v.key, content);
+      }
+    }
+    assert.ok(replays > 0);
+    const x = expectedTotals(ds);
+    assert.equal(
+      VOUCHER_KINDS.reduce((n, k) => n + x.vouchers[k], 0),
+      seen.size,
+    );
+  });
+
+  it("agree, event by event, with what the posting rules book against the CDC-built tables", () => {
+    const ds = generateDataset({ seed: 21, merchants: 10, events: 3_000, bad: true, badRate: 0.01 });
+    const tables = new MaterializedTables();
+    for (const c of ds.cdc()) applyCdc(tables, c as unknown as CdcRecord, quiet);
+    const world = ExpectedWorld.of(ds);
+    for (const item of ds.events()) {
+      const expected = expectedOutcome(item, world);
+      let actual: { deadLetter: string | null; vouchers: string[]; skips: string[] };
+      if (item.event === null) actual = { deadLetter: "UNDECODABLE", vouchers: [], skips: [] };
+      else {
+        const rule = ruleFor(item.topic);
+        const e = item.event;
+        try {
+          rule.validate(e);
+          const ctx = resolveNow(tables, e.merchantId, rule.needs(e));
+          const r = rule.post(e, ctx, {
+            eventId: e.eventId,
+            topic: item.topic,
+            partition: 0,
+            offset: item.seq,
+          });
+          actual = {
+            deadLetter: null,
+            vouchers: r.vouchers.map((v) => `${v.idempotencyKey} ${v.amount.toFixed(4)} ${v.lines.length}`),
+            skips: r.skips.map((s) => s.reason),
+          };
+        } catch (err) {
+          if (!isPostingError(err)) throw err;
+          actual = { deadLetter: err.reason, vouchers: [], skips: [] };
+        }
+      }
+      const want =
+        expected.deadLetter !== null
+          ? { deadLetter: expected.deadLetter, vouchers: [], skips: [] }
+          : {
+              deadLetter: null,
+              vouchers: expected.vouchers.map((v) => `${v.key} ${v.amount.toFixed(4)} ${v.lines}`),
+              skips: expected.skips,
+            };
+      assert.deepEqual(
+        { ...actual, vouchers: [...actual.vouchers].sort(), skips: [...actual.skips].sort() },
+        { ...want, vouchers: [...want.vouchers].sort(), skips: [...want.skips].sort() },
+        `event ${item.seq} on ${item.topic}`,
+      );
+    }
+  });
+});
+
+describe("simulator encoding", () => {
+  it("writes decimals exactly as the codec's DecimalType does", () => {
+    const edges = [
+      0,
+      1,
+      -1,
+      127,
+      128,
+      -128,
+      -129,
+      255,
+      256,
+      32767,
+      32768,
+      -32768,
+      -32769,
+      2 ** 31,
+      -(2 ** 31),
+    ];
+    const values = [...edges, 2 ** 53 - 1, -(2 ** 53 - 1)];
+    for (let i = 0; i < 2_000; i++) values.push(Math.floor(Math.sin(i) * 10 ** (i % 16)));
+    for (const v of values) {
+      assert.deepEqual(encodeSafeInteger(v), encodeUnscaled(BigInt(v)), String(v));
+    }
+  });
+
+  it("encodes records that decode, with the contract schemas, to the generated values", () => {
+    const ds = generateDataset({ seed: 9, merchants: 4, events: 1_500, bad: true });
+    const partitions = Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 3 + i]));
+    const ids = {
+      value: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 100 + i])),
+      key: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 200 + i])),
+    } as never;
+    const reference = new Map(
+      SIM_TOPICS.map((t) => [
+        t,
+        avro.Type.forSchema(
+          loadSchema(valueSubject(t)) as avro.Schema,
+          {
+            logicalTypes: { decimal: DecimalType },
+          } as Partial<avro.ForSchemaOptions>,
+        ),
+      ]),
+    );
+    const keyTypes = new Map(
+      ALL_CDC_TOPICS.map((t) => [t as string, avro.Type.forSchema(loadSchema(keySubject(t)) as avro.Schema)]),
+    );
+    const encoder = new DatasetEncoder(ids, partitions, 10_000);
+    const items: (EventItem | CdcItem)[] = [];
+    for (const c of ds.cdc()) {
+      encoder.cdc(c);
+      items.push(c);
+    }
+    for (const e of ds.events()) {
+      encoder.event(e);
+      items.push(e);
+    }
+    const batches = [];
+    while (encoder.size > 0) batches.push(encoder.take());
+    let n = 0;
+    for (const batch of batches) {
+      const buf = Buffer.from(batch.buffer);
+      for (let i = 0; i < batch.count; i++, n++) {
+        const m = batch.meta.subarray(i * META_FIELDS, (i + 1) * META_FIELDS);
+        const [t, partition, ko, kl, vo, vl] = [...m] as number[];
+        const item = items[n] as EventItem | CdcItem;
+        const topic = SIM_TOPICS[t as number] as string;
+        assert.equal(topic, item.topic);
+        const key = buf.subarray(ko, (ko as number) + (kl as number));
+        const value = buf.subarray(vo, (vo as number) + (vl as number));
+        assert.equal(partition, partitionOf(key, partitions[topic] as number));
+        if ("delivery" in item) {
+          assert.equal(key.toString("utf8"), item.key);
+          if (item.raw) {
+            assert.deepEqual(value, item.raw);
+            continue;
+          }
+        } else {
+          assert.equal(key[0], 0);
+          assert.equal(key.readInt32BE(1), 200 + (t as number));
+          assert.deepEqual(key.subarray(5), keyTypes.get(topic)?.toBuffer(item.key));
+        }
+        assert.equal(value[0], 0);
+        assert.equal(value.readInt32BE(1), 100 + (t as number));
+        const expected = reference.get(topic)?.toBuffer("delivery" in item ? item.event : item.value);
+        assert.deepEqual(value.subarray(5), expected, `${topic} #${n}`);
+      }
+    }
+    assert.equal(n, items.length);
+  });
+
+  it("partitions keys as Kafka's (and kafkajs') default partitioner", () => {
+    const partitioner = Partitioners.DefaultPartitioner();
+    for (const partitions of [1, 3, 6, 7, 12]) {
+      const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+        partitionId: i,
+        leader: 0,
+        partitionErrorCode: 0,
+        replicas: [0],
+        isr: [0],
+      }));
+      for (let i = 0; i < 300; i++) {
+        const key = Buffer.from(i % 3 === 0 ? `k${i}` : `${i}-${"xyzåé".repeat(i % 7)}-${i * 7919}`);
+        const expected = partitioner({ topic: "t", partitionMetadata, message: { key, value: null } });
+        assert.equal(partitionOf(key, partitions), expected, `${key} over ${partitions}`);
+      }
+    }
+    assert.equal(murmur2(Buffer.from("")), murmur2(new Uint8Array(0)));
+  });
+});
