@@ -601,11 +601,17 @@ function* eventStream(
   }
 
   const merchantOf = () => merchants[pickMerchant(rng.float())] as SimMerchant;
-  const accountOf = (m: SimMerchant, kind: MoneyAccountKind) => {
-    const ofKind = m.moneyAccounts.filter((a) => a.kind === kind);
-    return ofKind.length > 0
-      ? rng.pick(ofKind)
-      : (m.moneyAccounts.find((a) => a.kind === "BANK") as SimMoneyAccount);
+  // Each merchant's money accounts by kind, and those a vendor can be paid from (not e-wallets).
+  const kinds = merchants.map((m) => ({
+    CASH: m.moneyAccounts.filter((a) => a.kind === "CASH"),
+    BANK: m.moneyAccounts.filter((a) => a.kind === "BANK"),
+    EWALLET: m.moneyAccounts.filter((a) => a.kind === "EWALLET"),
+    payable: m.moneyAccounts.filter((a) => a.kind !== "EWALLET"),
+  }));
+  const accountOf = (m: SimMerchant, kind: MoneyAccountKind): SimMoneyAccount => {
+    const k = kinds[m.index] as (typeof kinds)[number];
+    const ofKind = k[kind];
+    return ofKind.length > 0 ? rng.pick(ofKind) : (k.BANK[0] as SimMoneyAccount);
   };
   const routed = (id: string) => ({ source: { id } });
   const envelope = (m: SimMerchant) => {
@@ -623,7 +629,7 @@ function* eventStream(
   };
 
   const cashAttempt = (m: SimMerchant, amount: number): PaymentAttempt => {
-    const drawers = m.moneyAccounts.filter((a) => a.kind === "CASH");
+    const drawers = (kinds[m.index] as (typeof kinds)[number]).CASH;
     const drawer =
       drawers.length > 1 && rng.chance(0.3)
         ? (drawers[1] as SimMoneyAccount)
@@ -672,7 +678,10 @@ function* eventStream(
     }
     saleCounter[m.index] = (saleCounter[m.index] as number) + 1;
     const e: PaymentSucceeded = {
-      ...env,
+      eventId: env.eventId,
+      occurredAt: env.occurredAt,
+      merchantId: env.merchantId,
+      currency: env.currency,
       saleOrderId: rng.uuid(),
       saleOrderCode: `SO-${pad6(saleCounter[m.index] as number)}`,
       orderTotal: unitsToMoney(total),
@@ -696,7 +705,7 @@ function* eventStream(
   const purchasePayments = (m: SimMerchant, paid: number, n: number): PurchasePayment[] =>
     splitUnits(rng, paid, n, 1_000).map((amount) => ({
       uid: rng.uuid(),
-      accountId: rng.pick(m.moneyAccounts.filter((a) => a.kind !== "EWALLET")).id,
+      accountId: rng.pick((kinds[m.index] as (typeof kinds)[number]).payable).id,
       amount: unitsToMoney(amount),
     }));
 
@@ -721,7 +730,15 @@ function* eventStream(
       else paid = Math.round((received * (1.05 + rng.float() * 0.45)) / vnd(1_000)) * vnd(1_000);
       payments = purchasePayments(m, paid, n);
     }
-    return { ...env, purchaseOrderId: po.id, receivedValue: unitsToMoney(received), payments };
+    return {
+      eventId: env.eventId,
+      occurredAt: env.occurredAt,
+      merchantId: env.merchantId,
+      currency: env.currency,
+      purchaseOrderId: po.id,
+      receivedValue: unitsToMoney(received),
+      payments,
+    };
   };
 
   const issuedForSale = (): InventoryIssuedForSale => {
@@ -754,7 +771,10 @@ function* eventStream(
         : Math.max(vnd(100), Math.round((sale.totalUnits * share) / vnd(100)) * vnd(100));
     }
     return {
-      ...env,
+      eventId: env.eventId,
+      occurredAt: env.occurredAt,
+      merchantId: env.merchantId,
+      currency: env.currency,
       saleOrderId: sale.saleOrderId,
       saleOrderCode: rng.chance(0.1) ? null : sale.saleOrderCode,
       attemptUid: sale.attemptUid,
@@ -773,7 +793,10 @@ function* eventStream(
       m.index * VARIANTS_PER_MERCHANT + rng.int(0, VARIANTS_PER_MERCHANT - 1),
     );
     return {
-      ...env,
+      eventId: env.eventId,
+      occurredAt: env.occurredAt,
+      merchantId: env.merchantId,
+      currency: env.currency,
       inventoryTrackingId: rng.uuid(),
       productVariantId: variant.uuid(),
       valueDelta: unitsToMoney(delta),
@@ -836,7 +859,10 @@ function* eventStream(
       const env = envelope(m);
       const received = amountUnits(rng, 200_000, 5_000_000, 1_000, 0);
       const e: PurchaseOrderReceived = {
-        ...env,
+        eventId: env.eventId,
+        occurredAt: env.occurredAt,
+        merchantId: env.merchantId,
+        currency: env.currency,
         purchaseOrderId: rng.uuid(),
         receivedValue: unitsToMoney(received),
         payments: purchasePayments(m, received, 1),
@@ -871,6 +897,16 @@ function* eventStream(
     };
   };
 
+  const at = (seq: number, d: Omit<EventItem, "seq">): EventItem => ({
+    seq,
+    topic: d.topic,
+    key: d.key,
+    event: d.event,
+    raw: d.raw,
+    delivery: d.delivery,
+    intended: d.intended,
+  });
+
   const schedule = (due: number, item: Omit<EventItem, "seq">) => {
     let i = scheduled.length;
     while (i > 0 && (scheduled[i - 1] as Scheduled).due > due) i--;
@@ -880,17 +916,17 @@ function* eventStream(
   for (let seq = 0; seq < o.events; seq++) {
     const forced = forcedBad.get(seq);
     if (forced !== undefined) {
-      yield { seq, ...bad(forced) };
+      yield at(seq, bad(forced));
       continue;
     }
     const head = scheduled[0];
     if (head !== undefined && head.due <= seq) {
       scheduled.shift();
-      yield { seq, ...head.item };
+      yield at(seq, head.item);
       continue;
     }
     if (o.bad && rng.chance(o.badRate)) {
-      yield { seq, ...bad(rng.pick(BAD_REASONS)) };
+      yield at(seq, bad(rng.pick(BAD_REASONS)));
       continue;
     }
     const item = fresh();
@@ -901,6 +937,6 @@ function* eventStream(
       const event = { ...(item.event as SourceEvent), eventId: rng.uuid() };
       schedule(seq + rng.int(1, MAX_DUPLICATE_DELAY), { ...item, event, delivery: "REPUBLICATION" });
     }
-    yield { seq, ...item };
+    yield at(seq, item);
   }
 }

@@ -18,6 +18,7 @@ export interface WorkerInput {
 }
 
 export type WorkerMessage =
+  | { kind: "ready" }
   | { kind: "batch"; phase: "cdc" | "events"; batch: EncodedBatch }
   | { kind: "done"; phase: "cdc" | "events" }
   | { kind: "error"; message: string; stack?: string };
@@ -33,6 +34,7 @@ async function run(port: NonNullable<typeof parentPort>, input: WorkerInput): Pr
   port.on("message", onMessage);
   const dataset = generateDataset(input.options);
   const encoder = new DatasetEncoder(input.ids, input.partitions, input.batchSize);
+  port.postMessage({ kind: "ready" } satisfies WorkerMessage);
 
   const flush = async (phase: "cdc" | "events") => {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));

@@ -1,6 +1,6 @@
 import avro from "avsc";
 import { encodeUnscaled } from "../avro/decimal-type.js";
-import { isMoney } from "../money.js";
+import { isMoney, type Money } from "../money.js";
 import { loadSchema } from "../schemas.js";
 import {
   ALL_CDC_TOPICS,
@@ -38,20 +38,19 @@ export const META_FIELDS = 6;
 /**
  * Avro `decimal` for the publisher's hot path. It writes exactly the bytes of
  * src/avro/decimal-type.ts (minimal big-endian two's complement of the unscaled value, never
- * rounding) but goes through a double when the unscaled value is small enough to stay exact,
- * instead of BigInt arithmetic on every amount.
+ * rounding) but computes the unscaled value from decimal.js' digits in exact safe-integer
+ * arithmetic when it fits, instead of strings and BigInt on every amount. The codec's type is
+ * about 3× slower, which matters at a million events.
  */
-class PublishDecimalType extends avro.types.LogicalType {
+export class PublishDecimalType extends avro.types.LogicalType {
   private readonly scale: number;
   private readonly precision: number;
-  private readonly factor: number;
 
   constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
     super(schema, opts);
     const s = schema as { precision?: number; scale?: number };
     this.precision = s.precision ?? 0;
     this.scale = s.scale ?? 0;
-    this.factor = 10 ** this.scale;
   }
 
   override _fromValue(value: unknown): unknown {
@@ -60,18 +59,51 @@ class PublishDecimalType extends avro.types.LogicalType {
 
   override _toValue(value: unknown): Buffer {
     if (!isMoney(value)) throw new Error(`decimal: expected a Decimal, got ${typeof value}`);
+    const fast = this.scale <= 4 ? unscaledFast(value, this.scale) : null;
+    if (fast !== null && (this.precision >= 16 || Math.abs(fast) < 10 ** this.precision)) {
+      return encodeSafeInteger(fast);
+    }
     if (!value.isFinite()) throw new Error("decimal: value is not finite");
     if (value.decimalPlaces() > this.scale) {
       throw new Error(`decimal: ${value.toString()} has more than ${this.scale} decimal places`);
     }
-    // |value| < 1e10 with ≤ 4 places: value × 10^scale < 1e14, exact once the double is rounded.
-    if (value.e < 10 && this.scale <= 4) return encodeSafeInteger(Math.round(value.toNumber() * this.factor));
     const unscaled = value.toFixed(this.scale).replace(".", "");
     if (unscaled.replace("-", "").length > this.precision) {
       throw new Error(`decimal: ${value.toString()} exceeds precision ${this.precision}`);
     }
     return encodeUnscaled(BigInt(unscaled));
   }
+}
+
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const digits7 = (w: number) =>
+  w < 10 ? 1 : w < 100 ? 2 : w < 1_000 ? 3 : w < 10_000 ? 4 : w < 100_000 ? 5 : w < 1_000_000 ? 6 : 7;
+
+/**
+ * value × 10^scale as an exact safe integer, read from decimal.js' documented representation
+ * (`d`: base-1e7 words, most significant first; `e`: decimal exponent of the first digit; `s`:
+ * sign) without going through strings; null when it is not a safe integer (too large, more
+ * places than `scale`, not finite), for the exact slow path to handle or refuse.
+ */
+function unscaledFast(value: Money, scale: number): number | null {
+  const d = value.d;
+  if (!d || d.length > 3) return null;
+  let v = 0;
+  for (const w of d) v = v * 1e7 + w;
+  if (v > Number.MAX_SAFE_INTEGER) return null;
+  const shift = value.e + 1 - (digits7(d[0] as number) + 7 * (d.length - 1)) + scale;
+  let u: number;
+  if (shift >= 0) {
+    if (shift > 15) return null;
+    u = v * (POW10[shift] as number);
+  } else {
+    if (-shift > 15) return null;
+    const p = POW10[-shift] as number;
+    if (v % p !== 0) return null;
+    u = v / p;
+  }
+  if (u > Number.MAX_SAFE_INTEGER) return null;
+  return value.s < 0 ? -u : u;
 }
 
 /** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */

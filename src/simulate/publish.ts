@@ -269,7 +269,8 @@ function inlineSource(dataset: Dataset, input: WorkerInput): BatchSource {
 function spawnEncoder(input: WorkerInput): Worker {
   const here = import.meta.url;
   const workerData = { simulateEncoder: input };
-  const ts = here.endsWith(".ts");
+  // tsx may add a query to the module URL: look at the path only.
+  const ts = new URL(here).pathname.endsWith(".ts");
   const url = new URL(`./encode-worker.${ts ? "ts" : "js"}`, here);
   if (!ts) return new Worker(url, { workerData });
   const tsx = import.meta.resolve("tsx/esm/api");
@@ -309,6 +310,18 @@ async function workerSource(dataset: Dataset, input: WorkerInput): Promise<Batch
     wake();
   });
 
+  // A worker that cannot start (no loader for TypeScript, say) is no reason to fail: this thread can do it.
+  while (queue.length === 0 && !failure && !finished)
+    await new Promise<void>((resolve) => (waiting = resolve));
+  if (queue[0]?.kind !== "ready") {
+    const m = queue[0];
+    const why = m?.kind === "error" ? m.message : (failure as Error | null)?.message;
+    await worker.terminate();
+    log.warn({ err: why }, "simulate: the encoder worker did not start; generating in this thread");
+    return inlineSource(dataset, input);
+  }
+  queue.shift();
+
   return {
     worker: true,
     async next(phase) {
@@ -316,6 +329,7 @@ async function workerSource(dataset: Dataset, input: WorkerInput): Promise<Batch
         const m = queue.shift();
         if (m !== undefined) {
           if (m.kind === "error") throw Object.assign(new Error(m.message), { stack: m.stack });
+          if (m.kind === "ready") continue;
           if (m.phase !== phase)
             throw new Error(`simulate encoder sent ${m.phase} while ${phase} was expected`);
           return m.kind === "batch" ? m.batch : null;
