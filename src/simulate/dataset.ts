@@ -31,6 +31,11 @@ export interface DatasetOptions {
   bad?: boolean;
   /** With `bad`: chance of each slot being a bad event (default 0.002); one of each reason is always placed. */
   badRate?: number;
+  /**
+   * With `bad`: which dead-letter reasons to produce (default all four). UNRESOLVED events make
+   * the pipeline wait RESOLVE_TIMEOUT_MS before dead-lettering them; leave it out for quick runs.
+   */
+  badReasons?: DeadLetterReason[];
   /** Chance that a fresh event is redelivered (same bytes), and separately re-published (new eventId). Default 0.01. */
   duplicateRate?: number;
   /** Epoch millis of the first event (default 2026-01-01T00:00:00Z). */
@@ -169,6 +174,14 @@ export interface Dataset {
 }
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1);
+
+/** The dead-letter reasons `bad` data sets cover. */
+export const BAD_REASONS: readonly DeadLetterReason[] = [
+  "CROSS_TENANT",
+  "UNRESOLVED",
+  "INVALID_PAYLOAD",
+  "UNDECODABLE",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Randomness: mulberry32, plus a stateless mix for things derived from an index (purchase orders,
@@ -350,6 +363,7 @@ export function resolveOptions(o: DatasetOptions): ResolvedDatasetOptions {
     partitions: o.partitions ?? 6,
     bad: o.bad ?? false,
     badRate: o.badRate ?? 0.002,
+    badReasons: [...(o.badReasons ?? BAD_REASONS)],
     duplicateRate: o.duplicateRate ?? 0.01,
     start: o.start ?? DEFAULT_START,
   };
@@ -364,6 +378,10 @@ export function resolveOptions(o: DatasetOptions): ResolvedDatasetOptions {
     ["duplicateRate", r.duplicateRate],
   ] as const) {
     if (!(p >= 0 && p <= 0.2)) throw new RangeError(`${name} must be within [0, 0.2]`);
+  }
+  if (r.bad && r.badReasons.length === 0) throw new RangeError("badReasons must name at least one reason");
+  for (const reason of r.badReasons) {
+    if (!BAD_REASONS.includes(reason)) throw new RangeError(`unknown dead-letter reason ${reason}`);
   }
   return r;
 }
@@ -569,13 +587,6 @@ interface Scheduled {
   item: Omit<EventItem, "seq">;
 }
 
-const BAD_REASONS: readonly DeadLetterReason[] = [
-  "CROSS_TENANT",
-  "UNRESOLVED",
-  "INVALID_PAYLOAD",
-  "UNDECODABLE",
-];
-
 function* eventStream(
   o: ResolvedDatasetOptions,
   merchants: readonly SimMerchant[],
@@ -594,9 +605,10 @@ function* eventStream(
   const scheduled: Scheduled[] = [];
 
   const forcedBad = new Map<number, DeadLetterReason>();
-  if (o.bad && o.events >= BAD_REASONS.length + 1) {
-    BAD_REASONS.forEach((reason, k) => {
-      forcedBad.set(Math.floor(((k + 1) * o.events) / (BAD_REASONS.length + 1)), reason);
+  const badReasons = o.badReasons;
+  if (o.bad && o.events >= badReasons.length + 1) {
+    badReasons.forEach((reason, k) => {
+      forcedBad.set(Math.floor(((k + 1) * o.events) / (badReasons.length + 1)), reason);
     });
   }
 
@@ -926,7 +938,7 @@ function* eventStream(
       continue;
     }
     if (o.bad && rng.chance(o.badRate)) {
-      yield at(seq, bad(rng.pick(BAD_REASONS)));
+      yield at(seq, bad(rng.pick(badReasons)));
       continue;
     }
     const item = fresh();

@@ -368,6 +368,27 @@ describe("simulated data set: deliberately bad events", () => {
     assert.equal(new Set(tiny.map((i) => i.intended).filter(Boolean)).size, 4);
   });
 
+  it("can be limited to some reasons", () => {
+    const some = [
+      ...generateDataset({
+        seed: 5,
+        merchants: 3,
+        events: 2_000,
+        bad: true,
+        badRate: 0.01,
+        badReasons: ["UNDECODABLE", "CROSS_TENANT"],
+      }).events(),
+    ];
+    assert.deepEqual([...new Set(some.map((i) => i.intended).filter(Boolean))].sort(), [
+      "CROSS_TENANT",
+      "UNDECODABLE",
+    ]);
+    assert.throws(
+      () => resolveOptions({ seed: 1, merchants: 1, events: 1, bad: true, badReasons: [] }),
+      RangeError,
+    );
+  });
+
   it("the independent expectations find exactly the intended reason for each", () => {
     const world = ExpectedWorld.of(ds);
     for (const i of items) {
