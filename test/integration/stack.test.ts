@@ -115,6 +115,58 @@ describe("local stack: real Kafka, schema registry and Postgres", () => {
     }
   });
 
+  it("supports transactions: a read_committed consumer sees committed records and never aborted ones", async () => {
+    const topic = await createTopic(admin, { partitions: 1 });
+    const kafka = testKafka(stack.kafkaBrokers);
+    const producer = kafka.producer({
+      transactionalId: uniqueName("stack-tx"),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    const consumer = kafka.consumer({ groupId: uniqueName("stack-tx"), readUncommitted: false });
+    try {
+      await producer.connect();
+      const aborted = await producer.transaction();
+      await aborted.send({ topic, messages: [{ key: "k", value: "aborted" }] });
+      await aborted.abort();
+      const committed = await producer.transaction();
+      // "end" marks the last record: once it is read, everything before it has been.
+      await committed.send({
+        topic,
+        messages: [
+          { key: "k", value: "committed" },
+          { key: "k", value: "end" },
+        ],
+      });
+      await committed.commit();
+
+      const seen: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`saw only ${JSON.stringify(seen)} within 30s`)),
+          30_000,
+        );
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            const v = message.value?.toString() ?? "";
+            seen.push(v);
+            if (v === "end") {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+      assert.deepEqual(seen, ["committed", "end"]);
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    }
+  });
+
   it("answers the same id for the same schema, and serves it back by id", async () => {
     const subject = `${uniqueName("payment.success")}-value`;
     const schema = loadSchema("payment.success-value");
