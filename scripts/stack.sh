@@ -156,7 +156,7 @@ kafka_start() {
       >>"$LOG_DIR/kafka.log" 2>&1 || die "kafka: storage format failed, see $LOG_DIR/kafka.log"
   fi
   log "kafka: starting Apache Kafka $KAFKA_VERSION on $LOCAL_KAFKA with $KAFKA_JAVA (log: $LOG_DIR/kafka.log)"
-  nohup "$KAFKA_JAVA" "${java_opts[@]}" kafka.Kafka "$KAFKA_HOME/server.properties" >>"$LOG_DIR/kafka.log" 2>&1 </dev/null 9>&- &
+  setsid nohup "$KAFKA_JAVA" "${java_opts[@]}" kafka.Kafka "$KAFKA_HOME/server.properties" >>"$LOG_DIR/kafka.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN_DIR/kafka.pid"
 }
 
@@ -181,7 +181,7 @@ registry_start() {
   # ccompat ids are content ids (legacy-id-mode off): the id a register answers is the id
   # /schemas/ids/{id} resolves, and one schema has one id across subjects, as in Confluent's
   # registry. Canonical hashing compares schemas by their canonical form, as Confluent does.
-  nohup "$REGISTRY_JAVA" -Xms128m "-Xmx$REGISTRY_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+  setsid nohup "$REGISTRY_JAVA" -Xms128m "-Xmx$REGISTRY_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
@@ -221,7 +221,9 @@ postgres_start() {
   log "postgres: starting embedded Postgres on 127.0.0.1:$POSTGRES_PORT (log: $LOG_DIR/postgres.log)"
   touch "$LOG_DIR/postgres.log"
   [[ $(id -u) -eq 0 ]] && chown postgres "$LOG_DIR/postgres.log"
-  as_pg_user "$bin/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 \
+  local run_as=()
+  [[ $(id -u) -eq 0 ]] && run_as=(runuser -u postgres --)
+  setsid "${run_as[@]}" "$bin/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 \
     -o "-p $POSTGRES_PORT -h 127.0.0.1 -k $PG_HOME/socket -c fsync=off -c max_connections=200" start >/dev/null 9>&- ||
     die "postgres: failed to start, see $LOG_DIR/postgres.log"
   touch "$RUN_DIR/postgres.started"
@@ -286,7 +288,9 @@ cmd_up() {
   local t0=$SECONDS kafka_pid registry_pid
   need_tools
   mkdir -p "$LOG_DIR" "$RUN_DIR"
-  # fd 9 holds the lock; every long-lived child is started with 9>&- so it does not inherit it.
+  # fd 9 holds the lock; every long-lived child is started with 9>&- so it does not inherit it,
+  # and with setsid, in a session of its own, so that signals sent to the caller's process
+  # group (a terminal's Ctrl-C, a job runner ending the command that ran `up`) do not reach it.
   exec 9>"$RUN_DIR/lock"
   flock -w 600 9 || die "another 'stack.sh up/down' holds $RUN_DIR/lock"
 
