@@ -71,6 +71,20 @@ export async function endOffsets(admin: Admin, topics: readonly string[]): Promi
 }
 
 /**
+ * Every consumer of the project: large fetches for bulk replay, and a short long-poll so that
+ * an idle consumer stops promptly on shutdown.
+ */
+export function createConsumer(kafka: Kafka, groupId: string): Consumer {
+  return kafka.consumer({
+    groupId,
+    maxBytes: 32 * 1024 * 1024,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/**
  * The producer of vouchers and dead letters: idempotent, so broker-side retries never
  * duplicate a record, and retrying without limit, because a broker outage is transient
  * infrastructure — the source offsets stay uncommitted meanwhile. Java-compatible partitioning.

@@ -55,7 +55,9 @@ export async function replayCommand(
         CDC_TOPICS.financeAccount,
       ]);
       await Promise.all([posting.start(), sink.start()]);
+      log.info("replay: consuming");
       await posting.finished;
+      log.info("replay: source events posted up to the end offsets captured at start");
       // All the topology will produce is on the topics now: the sink's end is known.
       const sinkWork = await pendingRanges(
         admin,
@@ -63,10 +65,10 @@ export async function replayCommand(
         SINK_TOPICS.filter((t) => !t.startsWith("nx.")),
       );
       await sink.caughtUp(new Map([...stopOffsets(cdcForSink), ...stopOffsets(sinkWork)]));
+      log.info("replay: sink committed everything the topology produced");
     } finally {
       progress?.stop();
-      await posting.stop();
-      await sink.stop();
+      await Promise.all([posting.stop(), sink.stop()]);
     }
   } finally {
     await admin.disconnect();

@@ -21,8 +21,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const sink = pool ? new SinkService({ ...rt, pool }) : null;
   onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
-    await posting?.stop();
-    await sink?.stop();
+    await Promise.all([posting?.stop(), sink?.stop()]);
     await pool?.end();
     metricsServer?.close();
     log.info("stopped cleanly");

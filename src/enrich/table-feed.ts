@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { endOffsets, tp, trackLag } from "../kafka.js";
+import { createConsumer, endOffsets, tp, trackLag } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
@@ -50,7 +50,7 @@ export class TableFeed {
     };
     checkCaughtUp("", 0n);
 
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxBytes: 20 * 1024 * 1024 });
+    this.consumer = createConsumer(this.kafka, this.groupId);
     trackLag(this.consumer, this.groupId);
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });

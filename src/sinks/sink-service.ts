@@ -5,7 +5,7 @@ import { type Config, groups } from "../config.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { tp, trackLag } from "../kafka.js";
+import { createConsumer, tp, trackLag } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
@@ -55,7 +55,7 @@ export class SinkService {
 
   async start(): Promise<void> {
     const group = groups(this.o.config).sink;
-    this.consumer = this.o.kafka.consumer({ groupId: group, maxBytes: 32 * 1024 * 1024 });
+    this.consumer = createConsumer(this.o.kafka, group);
     trackLag(this.consumer, group);
     await this.consumer.connect();
     const admin = this.o.kafka.admin();

@@ -4,7 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
-import { createProducer, ensureTopics, tp, trackLag } from "../kafka.js";
+import { createConsumer, createProducer, ensureTopics, tp, trackLag } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
@@ -63,11 +63,7 @@ export class PostingService {
     this.producer = createProducer(kafka);
     await this.producer.connect();
     const group = groups(config).topology;
-    this.consumer = kafka.consumer({
-      groupId: group,
-      maxBytes: 16 * 1024 * 1024,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = createConsumer(kafka, group);
     trackLag(this.consumer, group);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
@@ -117,10 +113,9 @@ export class PostingService {
     const producer = this.producer;
     this.consumer = null;
     this.producer = null;
-    // Stopping the consumer waits for in-flight batches, which publish and commit before returning.
-    await consumer?.disconnect();
-    await producer?.disconnect();
-    await this.feed.stop();
+    // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
+    // only then may the producer go. The table feed commits nothing and stops alongside.
+    await Promise.all([consumer?.disconnect().then(() => producer?.disconnect()), this.feed.stop()]);
   }
 
   /** In replay, drops records at or past the partition's stop offset. */
