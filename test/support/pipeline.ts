@@ -12,6 +12,7 @@ import {
   VOUCHER_TOPIC,
   valueSubject,
 } from "../../src/topics.js";
+import { ensureStack } from "./stack.js";
 
 /**
  * A pipeline configuration of its own for one test: a unique consumer-group prefix, quick
@@ -40,6 +41,7 @@ export interface TestKafka {
 
 /** Connects, creates the contract topics and registers their schemas. */
 export async function connectKafka(config: Config): Promise<TestKafka> {
+  await ensureStack();
   const kafka = createKafka(config);
   const admin = kafka.admin();
   await admin.connect();

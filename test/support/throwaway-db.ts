@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { ensureStack } from "./stack.js";
 
 const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -12,6 +13,7 @@ export interface ThrowawayDb {
 
 /** A uniquely named database so concurrent test files and runs never see each other's rows. */
 export async function createThrowawayDb(): Promise<ThrowawayDb> {
+  await ensureStack();
   const name = `fp_test_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: BASE_URL });
   await admin.connect();
