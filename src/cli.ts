@@ -86,6 +86,20 @@ export function buildCli(): Command {
       },
     );
 
+  program
+    .command("bench")
+    .description(
+      "measure bulk replay on a generated data set beside a bare decoding consumer and a bare COPY",
+    )
+    .option("--events <n>", "number of source events", positiveInt, 100_000)
+    .option("--merchants <n>", "number of merchants", positiveInt, 50)
+    .option("--seed <n>", "random seed", positiveInt, 7)
+    .option("--keep", "keep the scratch database the run books into")
+    .action(async (o: { events: number; merchants: number; seed: number; keep?: boolean }) => {
+      const { benchCommand } = await import("./bench/command.js");
+      await benchCommand({ ...o, keep: o.keep === true });
+    });
+
   return program;
 }
 

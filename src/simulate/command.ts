@@ -1,7 +1,4 @@
-import { AvroCodec } from "../avro/codec.js";
-import { loadConfig } from "../config.js";
-import { createKafka } from "../kafka.js";
-import { log } from "../log.js";
+import { runtime } from "../commands/runtime.js";
 import { generateDataset } from "./dataset.js";
 import { type PublishOptions, type PublishReport, publishDataset } from "./publish.js";
 
@@ -14,20 +11,14 @@ export interface SimulateOptions {
   /** Progress lines on stderr about once a second (default true when stderr is a terminal). */
   progress?: boolean;
   compression?: PublishOptions["compression"];
+  env?: NodeJS.ProcessEnv;
   /** Where the summary line goes (default stdout). */
   out?: (line: string) => void;
 }
 
 /** `finance-posting simulate`: generates the seeded data set and publishes it; prints a one-line summary. */
 export async function simulateCommand(opts: SimulateOptions): Promise<PublishReport> {
-  const config = loadConfig();
-  log.level = config.LOG_LEVEL;
-  const auth =
-    config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
-      ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
-      : undefined;
-  const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL, ...(auth ? { auth } : {}) });
-  const kafka = createKafka(config);
+  const { kafka, codec } = runtime(opts.env);
   const dataset = generateDataset({
     seed: opts.seed,
     merchants: opts.merchants,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Admin, type IHeaders, type Kafka, type Message, Partitioners } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { createKafka, ensureTopics, tp } from "../../src/kafka.js";
+import { createKafka, ensureTopics, startGroupAtEnd, tp } from "../../src/kafka.js";
 import { loadSchema } from "../../src/schemas.js";
 import {
   ALL_CDC_TOPICS,
@@ -55,21 +55,6 @@ export async function connectKafka(config: Config): Promise<TestKafka> {
   ];
   for (const s of subjects) schemaIds.set(s, await codec.register(s, loadSchema(s)));
   return { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
-}
-
-/** Commits a group's offsets at the topics' current ends, so it sees only what comes next. */
-export async function startGroupAtEnd(
-  admin: Admin,
-  groupId: string,
-  topics: readonly string[],
-): Promise<void> {
-  for (const topic of topics) {
-    const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
-      partition: p.partition,
-      offset: p.high,
-    }));
-    await admin.setOffsets({ groupId, topic, partitions });
-  }
 }
 
 export async function endOffsetsOf(admin: Admin, topic: string): Promise<Map<number, string>> {
@@ -155,4 +140,4 @@ export function debezium(table: string, op: string, after: Record<string, unknow
   };
 }
 
-export { tp };
+export { startGroupAtEnd, tp };

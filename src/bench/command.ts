@@ -1,0 +1,70 @@
+import { randomUUID } from "node:crypto";
+import { replayCommand } from "../commands/replay.js";
+import { runtime } from "../commands/runtime.js";
+import { groups } from "../config.js";
+import { pendingRanges, startGroupAtEnd } from "../kafka.js";
+import { simulateCommand } from "../simulate/command.js";
+import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
+import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
+import { createScratchDatabase } from "./scratch-db.js";
+
+export interface BenchOptions {
+  events: number;
+  merchants: number;
+  seed: number;
+  keep: boolean;
+}
+
+/**
+ * `finance-posting bench`: SPEC §8's headline figure. Generates a data set, replays it from the
+ * source topics to committed Postgres rows, and sets the rate beside the same run's physical
+ * limits: a bare decoding consumer of the same records, and a bare COPY of the same rows.
+ */
+export async function benchCommand(o: BenchOptions): Promise<void> {
+  const base = runtime();
+  const scratch = await createScratchDatabase(base.config.DATABASE_URL, `finance_bench_${Date.now()}`);
+  const env = { ...process.env, DATABASE_URL: scratch.url, CONSUMER_GROUP: `bench-${randomUUID()}` };
+  const rt = runtime(env);
+  const admin = rt.kafka.admin();
+  await admin.connect();
+  try {
+    // Only this run's data: every group starts at the topics' current ends.
+    await startGroupAtEnd(admin, groups(rt.config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(admin, groups(rt.config).sink, [VOUCHER_TOPIC, DLQ_TOPIC, ...ALL_CDC_TOPICS]);
+    await simulateCommand({
+      seed: o.seed,
+      merchants: o.merchants,
+      events: o.events,
+      env,
+      out: (l) => process.stderr.write(`${l}\n`),
+    });
+    const ranges = await pendingRanges(admin, groups(rt.config).topology, ALL_SOURCE_TOPICS);
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 100);
+    const summary = await replayCommand({ migrate: true, progress: true }, env).finally(() =>
+      clearInterval(sampler),
+    );
+    const decodeRate = await bareDecodeRate(rt.kafka, rt.codec, ranges);
+    const pool = rt.pool();
+    const copy = await bareCopySeconds(pool).finally(() => pool.end());
+    const pipelineRate = summary.events / summary.seconds;
+    const copyRate = summary.events / copy.seconds;
+    const f = (n: number) => Math.round(n).toLocaleString("en-US");
+    process.stdout.write(
+      [
+        `bench: ${f(summary.events)} events, ${f(copy.rows)} Postgres rows (vouchers + ledger lines), seed ${o.seed}`,
+        `  pipeline (replay: sources → committed Postgres rows)  ${f(pipelineRate)} events/s  (${summary.seconds.toFixed(1)} s)`,
+        `  bare consumer, decode only                            ${f(decodeRate)} events/s`,
+        `  bare COPY of the same rows                            ${f(copyRate)} events/s  (${f(copy.rows / copy.seconds)} rows/s)`,
+        `  pipeline / bare decode  ${(pipelineRate / decodeRate).toFixed(2)}`,
+        `  pipeline / bare COPY    ${(pipelineRate / copyRate).toFixed(2)}`,
+        `  peak RSS ${f(peakRss / 1048576)} MiB`,
+      ].join("\n") + "\n",
+    );
+  } finally {
+    await admin.disconnect();
+    if (!o.keep) await scratch.drop();
+  }
+}
