@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { firstValueFrom, of } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
@@ -12,6 +12,7 @@ import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../to
 import type { SourceBatch } from "./items.js";
 import { observeBatch } from "./observe.js";
 import type { PublishedBatch } from "./publish.js";
+import { RecordSender } from "./record-sender.js";
 import { postingTopology } from "./topology.js";
 
 export interface PostingServiceOptions {
@@ -32,13 +33,14 @@ export class PostingService {
   readonly tables = new MaterializedTables();
   private readonly feed: TableFeed;
   private consumer: Consumer | null = null;
-  private producer: Producer | null = null;
+  private readonly sender: RecordSender;
   private readonly remaining: Set<string>;
   private finish: () => void = () => {};
   /** Resolves when every partition reached its stopAt offset (replay only). */
   readonly finished: Promise<void>;
 
   constructor(private readonly o: PostingServiceOptions) {
+    this.sender = new RecordSender(() => createProducer(o.kafka), o.log);
     this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log);
     this.remaining = new Set(o.stopAt?.keys() ?? []);
     this.finished = new Promise((resolve) => {
@@ -60,14 +62,13 @@ export class PostingService {
 
     await this.feed.start();
 
-    this.producer = createProducer(kafka);
-    await this.producer.connect();
+    await this.sender.connect();
     const group = groups(config).topology;
     this.consumer = createConsumer(kafka, group);
     trackLag(this.consumer, group);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
-    const producer = this.producer;
+    const sender = this.sender;
     const observe = observeBatch(log);
     await this.consumer.run({
       autoCommit: false,
@@ -78,7 +79,7 @@ export class PostingService {
         const topology = postingTopology({
           codec,
           tables: this.tables,
-          producer,
+          sender,
           voucherSchemaId,
           wait: { timeoutMs: config.RESOLVE_TIMEOUT_MS, onWait: payload.heartbeat },
           observe,
@@ -110,12 +111,10 @@ export class PostingService {
 
   async stop(): Promise<void> {
     const consumer = this.consumer;
-    const producer = this.producer;
     this.consumer = null;
-    this.producer = null;
     // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
     // only then may the producer go. The table feed commits nothing and stops alongside.
-    await Promise.all([consumer?.disconnect().then(() => producer?.disconnect()), this.feed.stop()]);
+    await Promise.all([consumer?.disconnect().then(() => this.sender.disconnect()), this.feed.stop()]);
   }
 
   /** In replay, drops records at or past the partition's stop offset. */

@@ -1,10 +1,11 @@
-import type { IHeaders, Message, Producer, TopicMessages } from "kafkajs";
+import type { IHeaders, Message, TopicMessages } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import type { Origin } from "../domain/events.js";
 import type { Skip, Voucher } from "../domain/voucher.js";
 import type { DeadLetterReason, PostingError } from "../errors.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import type { Item, ItemBatch } from "./items.js";
+import type { RecordSender } from "./record-sender.js";
 
 export interface DeadLetter {
   origin: Origin;
@@ -53,7 +54,7 @@ export const voucherMessage = (codec: AvroCodec, schemaId: number, v: Voucher): 
  * one acks=all request; the caller commits the source offsets only after this resolves.
  */
 export async function publish(
-  producer: Producer,
+  sender: RecordSender,
   codec: AvroCodec,
   voucherSchemaId: number,
   batch: ItemBatch,
@@ -90,6 +91,6 @@ export async function publish(
     });
   }
   if (dlq.length > 0) topicMessages.push({ topic: DLQ_TOPIC, messages: dlq });
-  if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+  await sender.send(topicMessages);
   return out;
 }

@@ -1,17 +1,17 @@
-import type { Producer } from "kafkajs";
 import { concatMap, map, type OperatorFunction, pipe, tap } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import type { WaitPolicy } from "../enrich/resolve.js";
 import type { MaterializedTables } from "../enrich/tables.js";
 import type { SourceBatch } from "./items.js";
 import { type PublishedBatch, publish } from "./publish.js";
+import type { RecordSender } from "./record-sender.js";
 import { decode, post, resolve, validate } from "./stages.js";
 
 export interface TopologyDeps {
   codec: AvroCodec;
   tables: MaterializedTables;
   wait: WaitPolicy;
-  producer: Producer;
+  sender: RecordSender;
   voucherSchemaId: number;
   observe: (batch: PublishedBatch) => void;
 }
@@ -35,7 +35,7 @@ export function postingTopology(d: TopologyDeps): OperatorFunction<SourceBatch, 
     map(validate),
     concatMap((batch) => resolve(d.tables, d.wait, batch)),
     map(post),
-    concatMap((batch) => publish(d.producer, d.codec, d.voucherSchemaId, batch)),
+    concatMap((batch) => publish(d.sender, d.codec, d.voucherSchemaId, batch)),
     tap(d.observe),
   );
 }
