@@ -50,8 +50,8 @@ const ConfigSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     RESOLVE_TIMEOUT_MS: int(30_000, 0),
     SINK_BATCH_SIZE: int(5_000, 1),
-    SINK_LINGER_MS: int(200, 0),
-    PARTITIONS_CONSUMED_CONCURRENTLY: int(4, 1),
+    SINK_LINGER_MS: int(20, 0),
+    PARTITIONS_CONSUMED_CONCURRENTLY: int(8, 1),
     KAFKA_RETRIES: int(8, 0),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 1_000),
   })

@@ -4,15 +4,17 @@ interface Waiter {
 }
 
 /**
- * Gathers work from concurrent partition batches into one flush (by count, or after a linger),
- * one flush at a time. `add` resolves only once the flush holding those items has committed,
- * so callers commit their Kafka offsets strictly after their data is durable.
+ * Gathers work from concurrent partition batches into one flush, one flush at a time: what
+ * arrives while a flush runs goes into the next one (natural batching, like a database's group
+ * commit), so batches grow with load and an idle sink flushes after at most `lingerMs`.
+ * `add` resolves only once the flush holding those items has committed, so callers commit
+ * their Kafka offsets strictly after their data is durable.
  */
 export class GroupCommit<T> {
   private items: T[] = [];
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private chain: Promise<void> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly maxItems: number,
@@ -23,34 +25,39 @@ export class GroupCommit<T> {
   add(items: readonly T[]): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.items.push(...items);
-    if (this.items.length >= this.maxItems) this.cut();
-    else this.timer ??= setTimeout(() => this.cut(), this.lingerMs);
+    if (!this.flushing) {
+      if (this.items.length >= this.maxItems) this.cut();
+      else this.timer ??= setTimeout(() => this.cut(), this.lingerMs);
+    }
     return done;
   }
 
-  /** Flushes whatever is gathered now and waits for every flush under way. */
+  /** Flushes whatever is gathered and waits until nothing is left. */
   async drain(): Promise<void> {
-    this.cut();
-    await this.chain;
+    while (this.flushing || this.waiters.length > 0) {
+      if (!this.flushing) this.cut();
+      await this.flushing?.catch(() => undefined);
+    }
   }
 
   private cut(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.waiters.length === 0) return;
+    if (this.flushing || this.waiters.length === 0) return;
     const items = this.items;
     const waiters = this.waiters;
     this.items = [];
     this.waiters = [];
-    this.chain = this.chain.then(() =>
-      this.flush(items).then(
-        () => {
-          for (const w of waiters) w.resolve();
-        },
-        (e: unknown) => {
-          for (const w of waiters) w.reject(e);
-        },
-      ),
+    this.flushing = this.flush(items).then(
+      () => this.settle(waiters, (w) => w.resolve()),
+      (e: unknown) => this.settle(waiters, (w) => w.reject(e)),
     );
+  }
+
+  private settle(waiters: Waiter[], how: (w: Waiter) => void): void {
+    this.flushing = null;
+    for (const w of waiters) how(w);
+    // Whatever gathered during the flush has waited long enough.
+    this.cut();
   }
 }

@@ -34,6 +34,35 @@ describe("group commit", () => {
     assert.equal(committed, true);
   });
 
+  it("gathers what arrives during a flush into the next one", async () => {
+    const flushes: number[][] = [];
+    let release: () => void = () => {};
+    const gc = new GroupCommit<number>(1000, 0, async (items) => {
+      flushes.push(items);
+      if (flushes.length === 1)
+        await new Promise<void>((r) => {
+          release = r;
+        });
+    });
+    const first = gc.add([1]);
+    await sleep(5);
+    const later = [gc.add([2]), gc.add([3]), gc.add([4])];
+    release();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(flushes, [[1], [2, 3, 4]]);
+  });
+
+  it("drains everything gathered", async () => {
+    const flushed: number[] = [];
+    const gc = new GroupCommit<number>(1000, 60_000, async (items) => {
+      flushed.push(...items);
+    });
+    const pending = gc.add([1, 2]);
+    await gc.drain();
+    await pending;
+    assert.deepEqual(flushed, [1, 2]);
+  });
+
   it("runs flushes one at a time, in order", async () => {
     const events: string[] = [];
     const gc = new GroupCommit<number>(1, 0, async (items) => {
