@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { groups } from "../../src/config.js";
+import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
+import { ALL_SOURCE_TOPICS } from "../../src/topics.js";
+import { connectKafka, startGroupAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
+import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
+import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
+
+const PORT = 19464 + Math.floor(Math.random() * 500);
+
+async function poll(url: string, until: (status: number, body: string) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url).then(
+      async (r) => ({ status: r.status, body: await r.text() }),
+      () => ({ status: 0, body: "" }),
+    );
+    if (until(res.status, res.body)) return res;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${url}: last ${res.status}`);
+    await sleep(250);
+  }
+}
+
+describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM", () => {
+  let db: ThrowawayDb;
+  let k: TestKafka;
+  let child: ReturnType<typeof spawn>;
+  let stderr = "";
+
+  before(async () => {
+    db = await createThrowawayDb();
+    const config = testConfig({ DATABASE_URL: db.url });
+    k = await connectKafka(config);
+    await startGroupAtEnd(k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(k.admin, groups(config).sink, SINK_TOPICS);
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      CONSUMER_GROUP: config.CONSUMER_GROUP,
+      METRICS_PORT: String(PORT),
+      RESOLVE_TIMEOUT_MS: "1000",
+      LOG_LEVEL: "info",
+    };
+    child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const ids = scenarioIds();
+    await publishCdc(k, ids);
+    await publishEvents(k, ids);
+  });
+
+  after(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await k?.close();
+    await db?.drop();
+  });
+
+  it("answers /healthz and, once tables are loaded and consumers run, /readyz", async () => {
+    await poll(`http://127.0.0.1:${PORT}/healthz`, (s) => s === 200, 30_000);
+    await poll(`http://127.0.0.1:${PORT}/readyz`, (s) => s === 200, 60_000);
+  });
+
+  it("exposes the pipeline's metrics in Prometheus format", async () => {
+    const { body } = await poll(
+      `http://127.0.0.1:${PORT}/metrics`,
+      (s, b) => s === 200 && /^finance_vouchers_posted_total\{kind="SALE_RECEIPT"\} 2$/m.test(b),
+      60_000,
+    );
+    for (const name of [
+      "finance_events_consumed_total",
+      "finance_vouchers_emitted_total",
+      "finance_skips_total",
+      "finance_dead_letters_total",
+      "finance_consumer_lag",
+      "finance_sink_batch_size",
+      "finance_sink_flush_seconds",
+      "finance_event_to_posting_seconds",
+    ]) {
+      assert.match(body, new RegExp(`^${name}(_bucket)?\\{`, "m"), name);
+    }
+  });
+
+  it("stops on SIGTERM: finishes in-flight work, commits, disconnects and exits 0 in bounded time", async () => {
+    const started = Date.now();
+    child.kill("SIGTERM");
+    const [code] = await Promise.race([
+      once(child, "exit"),
+      sleep(30_000).then(() => [new Error("did not exit within 30 s")]),
+    ]);
+    assert.equal(code, 0, stderr.slice(-2000));
+    assert.ok(Date.now() - started < 30_000);
+    assert.match(stderr, /stopped cleanly/);
+  });
+});
