@@ -24,11 +24,19 @@ export class DecimalType extends avro.types.LogicalType {
   }
 
   override _fromValue(value: unknown): Money {
-    return decodeUnscaled(value as Buffer).div(new Money(10).pow(this.scale));
+    const buf = value as Buffer;
+    // Up to 6 bytes the unscaled value is an exact safe integer: no BigInt, no division.
+    const unscaled = buf.length > 0 && buf.length <= 6 ? String(buf.readIntBE(0, buf.length)) : null;
+    if (unscaled !== null) return money(withScale(unscaled, this.scale));
+    return money(withScale(decodeUnscaled(buf).toFixed(0), this.scale));
   }
 
   override _toValue(value: unknown): Buffer {
     if (!isMoney(value)) throw new Error(`decimal: expected a Decimal, got ${typeof value}`);
+    const fast = unscaledFast(value, this.scale);
+    if (fast !== null && (this.precision >= 16 || Math.abs(fast) < 10 ** this.precision)) {
+      return encodeSafeInteger(fast);
+    }
     if (!value.isFinite()) throw new Error("decimal: value is not finite");
     if (value.decimalPlaces() > this.scale) {
       throw new Error(`decimal: ${value.toString()} has more than ${this.scale} decimal places`);
@@ -53,6 +61,63 @@ export class DecimalType extends avro.types.LogicalType {
     attrs.precision = this.precision;
     attrs.scale = this.scale;
   }
+}
+
+/** "-12345" with scale 4 → "-1.2345": the exact decimal text of an unscaled integer. */
+function withScale(unscaled: string, scale: number): string {
+  if (scale === 0) return unscaled;
+  const negative = unscaled.startsWith("-");
+  const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const digits7 = (w: number) =>
+  w < 10 ? 1 : w < 100 ? 2 : w < 1_000 ? 3 : w < 10_000 ? 4 : w < 100_000 ? 5 : w < 1_000_000 ? 6 : 7;
+
+/**
+ * value × 10^scale as an exact safe integer, read from decimal.js' documented representation
+ * (`d`: base-1e7 words, most significant first; `e`: decimal exponent of the first digit; `s`:
+ * sign) without strings or BigInt; null when it is not a safe integer (too large, more places
+ * than `scale`, not finite), for the exact slow path to handle or refuse.
+ */
+function unscaledFast(value: Money, scale: number): number | null {
+  const d = value.d;
+  if (!d || d.length > 3 || scale > 15) return null;
+  let v = 0;
+  for (const w of d) v = v * 1e7 + w;
+  if (v > Number.MAX_SAFE_INTEGER) return null;
+  const shift = value.e + 1 - (digits7(d[0] as number) + 7 * (d.length - 1)) + scale;
+  let u: number;
+  if (shift >= 0) {
+    if (shift > 15) return null;
+    u = v * (POW10[shift] as number);
+  } else {
+    if (-shift > 15) return null;
+    const p = POW10[-shift] as number;
+    if (v % p !== 0) return null;
+    u = v / p;
+  }
+  if (u > Number.MAX_SAFE_INTEGER) return null;
+  return value.s < 0 ? -u : u;
+}
+
+/** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */
+export function encodeSafeInteger(n: number): Buffer {
+  let length = 1;
+  let limit = 128;
+  while (n >= limit || n < -limit) {
+    length++;
+    limit *= 256;
+  }
+  const out = Buffer.allocUnsafe(length);
+  let v = n;
+  for (let i = length - 1; i >= 0; i--) {
+    const byte = ((v % 256) + 256) % 256;
+    out[i] = byte;
+    v = (v - byte) / 256;
+  }
+  return out;
 }
 
 export function decodeUnscaled(buf: Buffer): Money {

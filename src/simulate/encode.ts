@@ -1,6 +1,5 @@
 import avro from "avsc";
-import { encodeUnscaled } from "../avro/decimal-type.js";
-import { isMoney, type Money } from "../money.js";
+import { DecimalType } from "../avro/decimal-type.js";
 import { loadSchema } from "../schemas.js";
 import {
   ALL_CDC_TOPICS,
@@ -34,95 +33,6 @@ export interface EncodedBatch {
 }
 
 export const META_FIELDS = 6;
-
-/**
- * Avro `decimal` for the publisher's hot path. It writes exactly the bytes of
- * src/avro/decimal-type.ts (minimal big-endian two's complement of the unscaled value, never
- * rounding) but computes the unscaled value from decimal.js' digits in exact safe-integer
- * arithmetic when it fits, instead of strings and BigInt on every amount. The codec's type is
- * about 3× slower, which matters at a million events.
- */
-export class PublishDecimalType extends avro.types.LogicalType {
-  private readonly scale: number;
-  private readonly precision: number;
-
-  constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
-    super(schema, opts);
-    const s = schema as { precision?: number; scale?: number };
-    this.precision = s.precision ?? 0;
-    this.scale = s.scale ?? 0;
-  }
-
-  override _fromValue(value: unknown): unknown {
-    return value;
-  }
-
-  override _toValue(value: unknown): Buffer {
-    if (!isMoney(value)) throw new Error(`decimal: expected a Decimal, got ${typeof value}`);
-    const fast = this.scale <= 4 ? unscaledFast(value, this.scale) : null;
-    if (fast !== null && (this.precision >= 16 || Math.abs(fast) < 10 ** this.precision)) {
-      return encodeSafeInteger(fast);
-    }
-    if (!value.isFinite()) throw new Error("decimal: value is not finite");
-    if (value.decimalPlaces() > this.scale) {
-      throw new Error(`decimal: ${value.toString()} has more than ${this.scale} decimal places`);
-    }
-    const unscaled = value.toFixed(this.scale).replace(".", "");
-    if (unscaled.replace("-", "").length > this.precision) {
-      throw new Error(`decimal: ${value.toString()} exceeds precision ${this.precision}`);
-    }
-    return encodeUnscaled(BigInt(unscaled));
-  }
-}
-
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
-const digits7 = (w: number) =>
-  w < 10 ? 1 : w < 100 ? 2 : w < 1_000 ? 3 : w < 10_000 ? 4 : w < 100_000 ? 5 : w < 1_000_000 ? 6 : 7;
-
-/**
- * value × 10^scale as an exact safe integer, read from decimal.js' documented representation
- * (`d`: base-1e7 words, most significant first; `e`: decimal exponent of the first digit; `s`:
- * sign) without going through strings; null when it is not a safe integer (too large, more
- * places than `scale`, not finite), for the exact slow path to handle or refuse.
- */
-function unscaledFast(value: Money, scale: number): number | null {
-  const d = value.d;
-  if (!d || d.length > 3) return null;
-  let v = 0;
-  for (const w of d) v = v * 1e7 + w;
-  if (v > Number.MAX_SAFE_INTEGER) return null;
-  const shift = value.e + 1 - (digits7(d[0] as number) + 7 * (d.length - 1)) + scale;
-  let u: number;
-  if (shift >= 0) {
-    if (shift > 15) return null;
-    u = v * (POW10[shift] as number);
-  } else {
-    if (-shift > 15) return null;
-    const p = POW10[-shift] as number;
-    if (v % p !== 0) return null;
-    u = v / p;
-  }
-  if (u > Number.MAX_SAFE_INTEGER) return null;
-  return value.s < 0 ? -u : u;
-}
-
-/** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */
-export function encodeSafeInteger(n: number): Buffer {
-  let length = 1;
-  let limit = 128;
-  while (n >= limit || n < -limit) {
-    length++;
-    limit *= 256;
-  }
-  const out = Buffer.allocUnsafe(length);
-  let v = n;
-  for (let i = length - 1; i >= 0; i--) {
-    const byte = ((v % 256) + 256) % 256;
-    out[i] = byte;
-    v = (v - byte) / 256;
-  }
-  return out;
-}
 
 /** Kafka's murmur2 (the Java client's and kafkajs' DefaultPartitioner), on 32-bit ints. */
 export function murmur2(data: Uint8Array, offset = 0, length = data.length): number {
@@ -158,7 +68,7 @@ const typeOf = (subject: string) =>
   avro.Type.forSchema(
     loadSchema(subject) as avro.Schema,
     {
-      logicalTypes: { decimal: PublishDecimalType },
+      logicalTypes: { decimal: DecimalType },
     } as Partial<avro.ForSchemaOptions>,
   );
 

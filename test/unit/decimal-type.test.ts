@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import avro from "avsc";
-import { DecimalType, decodeUnscaled, encodeUnscaled } from "../../src/avro/decimal-type.js";
+import {
+  DecimalType,
+  decodeUnscaled,
+  encodeSafeInteger,
+  encodeUnscaled,
+} from "../../src/avro/decimal-type.js";
 import { money } from "../../src/money.js";
 
 const DECIMAL = { type: "bytes", logicalType: "decimal", precision: 19, scale: 4 } as const;
@@ -71,5 +76,73 @@ describe("decimal logical type", () => {
     });
     const v = scale6.fromBuffer(scale6.toBuffer(money("1.000001"))) as ReturnType<typeof money>;
     assert.equal(v.toString(), "1.000001");
+  });
+
+  it("writes safe integers with the same bytes as the BigInt path", () => {
+    const edges = [
+      0,
+      1,
+      -1,
+      127,
+      128,
+      -128,
+      -129,
+      255,
+      256,
+      32767,
+      32768,
+      -32768,
+      -32769,
+      2 ** 31,
+      -(2 ** 31),
+    ];
+    const values = [...edges, 2 ** 53 - 1, -(2 ** 53 - 1)];
+    for (let i = 0; i < 2_000; i++) values.push(Math.floor(Math.sin(i) * 10 ** (i % 16)));
+    for (const v of values) {
+      assert.deepEqual(encodeSafeInteger(v), encodeUnscaled(BigInt(v)), String(v));
+    }
+  });
+
+  it("writes exactly the reference two's-complement bytes for thousands of amounts, and reads them back", () => {
+    const bytes = avro.Type.forSchema("bytes");
+    const texts = [
+      "0",
+      "-0",
+      "1",
+      "-1",
+      "0.0001",
+      "-0.0001",
+      "0.5",
+      "10000",
+      "1.5",
+      "123456.7891",
+      "-98765.4321",
+      "999999999999999.9999",
+      "-999999999999999.9999",
+      "900719925474.0991",
+      "900719925474.0993",
+      "1e10",
+      "12345678901234",
+      "0.00010",
+      "5000000",
+      "1234567.1",
+      "70000000",
+      "-2500000.25",
+    ];
+    for (let i = 0; i < 3_000; i++) {
+      const int = Math.floor(Math.abs(Math.sin(i + 1)) * 10 ** (i % 16));
+      const frac = String((i * 7919) % 10_000)
+        .padStart(4, "0")
+        .slice(0, i % 5);
+      texts.push(`${i % 3 === 0 ? "-" : ""}${int}${frac ? `.${frac}` : ""}`);
+    }
+    for (const t of texts) {
+      const reference = encodeUnscaled(BigInt(money(t).toFixed(4).replace(".", "")));
+      assert.deepEqual(type.toBuffer(money(t)), bytes.toBuffer(reference), t);
+      assert.ok((type.fromBuffer(type.toBuffer(money(t))) as ReturnType<typeof money>).equals(money(t)), t);
+    }
+    for (const t of ["0.00001", "1.23456", "1e16", "-1e19", "NaN", "Infinity"]) {
+      assert.throws(() => type.toBuffer(money(t)), t);
+    }
   });
 });
