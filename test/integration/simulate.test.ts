@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Admin, Kafka } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
-import { isMoney } from "../../src/money.js";
 import { simulateCommand } from "../../src/simulate/command.js";
 import { type Dataset, type EventItem, generateDataset } from "../../src/simulate/dataset.js";
 import { partitionOf, SIM_TOPICS } from "../../src/simulate/encode.js";
 import { ensureSimulationTopics, publishDataset } from "../../src/simulate/publish.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS } from "../../src/topics.js";
+import { comparable } from "../support/comparable.js";
 import { ensureStack, type StackEndpoints, testKafka, uniqueName } from "../support/stack.js";
 
 /**
@@ -78,16 +78,6 @@ async function readFrom(
     await consumer.disconnect();
   }
   return got;
-}
-
-/** Decimals as their exact text, so deepEqual compares values. */
-function comparable(value: unknown): unknown {
-  if (isMoney(value)) return `decimal:${value.toString()}`;
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
-  }
-  return value;
 }
 
 describe("simulate: publishing a data set to the real stack", () => {

@@ -5,6 +5,7 @@ import { AvroCodec, schemaIdOf } from "../../src/avro/codec.js";
 import type { PaymentSucceeded } from "../../src/domain/events.js";
 import { isMoney, money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
+import { comparable } from "../support/comparable.js";
 import {
   createTestSchema,
   createTopic,
@@ -13,16 +14,6 @@ import {
   testKafka,
   uniqueName,
 } from "../support/stack.js";
-
-/** Decimals as their exact text, so deepEqual compares values and a float would not pass. */
-function comparable(value: unknown): unknown {
-  if (isMoney(value)) return `decimal:${value.toString()}`;
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
-  }
-  return value;
-}
 
 /** Every decimal field of a decoded payment.success, wherever it sits. */
 function decimalsOf(e: PaymentSucceeded): unknown[] {

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import avro from "avsc";
 import { Partitioners } from "kafkajs";
 import { pino } from "pino";
-import { DecimalType, encodeUnscaled } from "../../src/avro/decimal-type.js";
+import { DecimalType } from "../../src/avro/decimal-type.js";
 import type {
   InventoryAdjusted,
   InventoryIssuedForSale,
