@@ -4,9 +4,11 @@ import { runtime } from "../commands/runtime.js";
 import { groups } from "../config.js";
 import { pendingRanges, startGroupAtEnd } from "../kafka.js";
 import { simulateCommand } from "../simulate/command.js";
+import { expectedFor } from "../simulate/expected.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
 import { createScratchDatabase } from "./scratch-db.js";
+import { verifyBooks } from "./verify.js";
 
 export interface BenchOptions {
   events: number;
@@ -48,6 +50,8 @@ export async function benchCommand(o: BenchOptions): Promise<void> {
     );
     const decodeRate = await bareDecodeRate(rt.kafka, rt.codec, ranges);
     const pool = rt.pool();
+    const expected = expectedFor({ seed: o.seed, merchants: o.merchants, events: o.events });
+    const problems = await verifyBooks(pool, expected, summary);
     const copy = await bareCopySeconds(pool).finally(() => pool.end());
     const pipelineRate = summary.events / summary.seconds;
     const copyRate = summary.events / copy.seconds;
@@ -61,8 +65,12 @@ export async function benchCommand(o: BenchOptions): Promise<void> {
         `  pipeline / bare decode  ${(pipelineRate / decodeRate).toFixed(2)}`,
         `  pipeline / bare COPY    ${(pipelineRate / copyRate).toFixed(2)}`,
         `  peak RSS ${f(peakRss / 1048576)} MiB`,
+        problems.length === 0
+          ? `  verified: every expected voucher booked exactly once (${f(copy.rows)} rows, amounts per kind equal)`
+          : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
       ].join("\n") + "\n",
     );
+    if (problems.length > 0) process.exitCode = 1;
   } finally {
     await admin.disconnect();
     if (!o.keep) await scratch.drop();

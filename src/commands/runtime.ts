@@ -20,7 +20,12 @@ export function runtime(env: NodeJS.ProcessEnv = process.env) {
     log,
     kafka: createKafka(config),
     codec: new AvroCodec({ url: config.SCHEMA_REGISTRY_URL, ...(auth ? { auth } : {}) }),
-    pool: () => new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 }),
+    pool: () => {
+      const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
+      // An idle client losing its connection must not crash the process; the next query reconnects.
+      pool.on("error", (e) => log.warn({ err: e }, "idle Postgres connection lost"));
+      return pool;
+    },
   };
 }
 export type Runtime = ReturnType<typeof runtime>;

@@ -90,6 +90,8 @@ export class SinkService {
   }
 
   private async onBatch({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+    // A retry kafkajs schedules after stop() must not write: its offsets would not be committed.
+    if (!this.consumer) throw new Error("sink is stopping");
     if (batch.messages.length === 0) return;
     const topic = batch.topic;
     await this.o.codec.prepare(batch.messages.flatMap((m) => (topic === DLQ_TOPIC ? [] : [m.key, m.value])));

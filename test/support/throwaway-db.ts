@@ -29,6 +29,7 @@ export async function createThrowawayDb(): Promise<ThrowawayDb> {
     url: url.toString(),
     pool(max = 4) {
       const p = new pg.Pool({ connectionString: url.toString(), max });
+      p.on("error", () => undefined); // dropping the database ends idle connections on purpose
       pools.push(p);
       return p;
     },
