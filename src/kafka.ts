@@ -100,13 +100,23 @@ export function createProducer(kafka: Kafka): Producer {
 
 export const tp = (topic: string, partition: number) => `${topic}:${partition}`;
 
-/** Keeps finance_consumer_lag current from the consumer's own batch events. */
-export function trackLag(consumer: Consumer, group: string): void {
+/**
+ * Follows a consumer's progress from its own batch events: keeps finance_consumer_lag current
+ * and reports the position after each batch. kafkajs emits the event after a batch's handler
+ * has finished, and also for batches it never hands over (only transaction markers, or
+ * compacted away), so a position can reach the end offset even when no record sits just before it.
+ */
+export function followPositions(
+  consumer: Consumer,
+  group: string,
+  onPosition?: (topic: string, partition: number, next: bigint) => void,
+): void {
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     metrics.consumerLag.set(
       { group, topic: payload.topic, partition: String(payload.partition) },
       Number(payload.offsetLag),
     );
+    onPosition?.(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
   });
 }
 

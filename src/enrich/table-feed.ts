@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer, endOffsets, tp, trackLag } from "../kafka.js";
+import { createConsumer, endOffsets, followPositions, tp } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
@@ -51,18 +51,14 @@ export class TableFeed {
     checkCaughtUp("", 0n);
 
     this.consumer = createConsumer(this.kafka, this.groupId);
-    trackLag(this.consumer, this.groupId);
+    followPositions(this.consumer, this.groupId, (topic, partition, next) =>
+      checkCaughtUp(tp(topic, partition), next),
+    );
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
-      eachBatch: async (payload) => {
-        await this.applyBatch(payload);
-        checkCaughtUp(
-          tp(payload.batch.topic, payload.batch.partition),
-          BigInt(payload.batch.lastOffset()) + 1n,
-        );
-      },
+      eachBatch: (payload) => this.applyBatch(payload),
     });
     await loaded;
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");

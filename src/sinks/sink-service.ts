@@ -5,7 +5,7 @@ import { type Config, groups } from "../config.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, tp, trackLag } from "../kafka.js";
+import { createConsumer, followPositions, tp } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
@@ -56,7 +56,10 @@ export class SinkService {
   async start(): Promise<void> {
     const group = groups(this.o.config).sink;
     this.consumer = createConsumer(this.o.kafka, group);
-    trackLag(this.consumer, group);
+    followPositions(this.consumer, group, (topic, partition, next) => {
+      this.positions.set(tp(topic, partition), next);
+      this.checkCaughtUp();
+    });
     await this.consumer.connect();
     const admin = this.o.kafka.admin();
     await admin.connect();
@@ -115,8 +118,6 @@ export class SinkService {
     await commitOffsetsIfNecessary({
       topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
     });
-    this.positions.set(tp(topic, batch.partition), BigInt(next));
-    this.checkCaughtUp();
     await heartbeat();
   }
 

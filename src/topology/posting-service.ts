@@ -4,7 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
-import { createConsumer, createProducer, ensureTopics, tp, trackLag } from "../kafka.js";
+import { createConsumer, createProducer, ensureTopics, followPositions, tp } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
@@ -65,7 +65,9 @@ export class PostingService {
     await this.sender.connect();
     const group = groups(config).topology;
     this.consumer = createConsumer(kafka, group);
-    trackLag(this.consumer, group);
+    followPositions(this.consumer, group, (topic, partition, next) =>
+      this.markProgress(topic, partition, next),
+    );
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
     const sender = this.sender;
@@ -95,7 +97,6 @@ export class PostingService {
             ],
           });
           this.o.onBatch?.(published);
-          this.markProgress(batch.topic, batch.partition, BigInt(published.nextOffset));
         } catch (e) {
           metrics.errors.inc({ stage: "topology", type: (e as Error).name });
           log.error(
