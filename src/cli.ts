@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { formatSummary, replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { migrateDatabase, runtime } from "./commands/runtime.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, type DeadLetterReason } from "./errors.js";
 import { log } from "./log.js";
 
 const ENV_HELP = `
@@ -67,6 +67,20 @@ export function buildCli(): Command {
     .action(async (o: { migrate: boolean; progress: boolean; json?: boolean }) => {
       const summary = await replayCommand({ migrate: o.migrate, progress: o.progress });
       process.stdout.write(`${o.json ? JSON.stringify(summary) : formatSummary(summary)}\n`);
+    });
+
+  program
+    .command("redrive")
+    .description("send dead letters back to their source topics, once the data they missed exists")
+    .addOption(
+      new Option("--reason <reason...>", "dead-letter reasons to redrive")
+        .choices(["UNRESOLVED", "CROSS_TENANT", "INVALID_PAYLOAD", "UNDECODABLE"])
+        .default(["UNRESOLVED"]),
+    )
+    .action(async (o: { reason: DeadLetterReason[] }) => {
+      const { redriveCommand } = await import("./commands/redrive.js");
+      const s = await redriveCommand(o.reason);
+      process.stdout.write(`${JSON.stringify(s)}\n`);
     });
 
   program

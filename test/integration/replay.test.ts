@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { redriveCommand } from "../../src/commands/redrive.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { type Config, groups, loadConfig } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
@@ -10,13 +11,20 @@ import { log } from "../../src/log.js";
 import { money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
-import { ALL_SOURCE_TOPICS, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import {
+  ALL_SOURCE_TOPICS,
+  DLQ_TOPIC,
+  SOURCE_TOPICS,
+  VOUCHER_TOPIC,
+  valueSubject,
+} from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { connectKafka, produce, type TestKafka, testConfig } from "../support/pipeline.js";
 import {
   type PublishedScenario,
   publishCdc,
   publishEvents,
+  publishPurchaseOrder,
   SCENARIO,
   scenarioIds,
 } from "../support/scenario.js";
@@ -309,5 +317,29 @@ describe("replay: source events to committed Postgres rows, exactly once in effe
       (await query("SELECT 1 FROM finance.ledger_line WHERE voucher_id = $1", [voucherIdOf(key)])).length,
       2,
     );
+  });
+
+  it("redrives UNRESOLVED dead letters once the missing purchase order exists, and the replay posts them", async () => {
+    const missingPo = `po-missing-${ids.run}`;
+    await publishPurchaseOrder(k, ids, missingPo, "PO-000778");
+    const dlqStart = startOffsets.get(DLQ_TOPIC) ?? [];
+    await k.admin.setOffsets({
+      groupId: `${first.config.CONSUMER_GROUP}.redrive`,
+      topic: DLQ_TOPIC,
+      partitions: dlqStart,
+    });
+    const redriven = await redriveCommand(["UNRESOLVED"], first.env);
+    assert.ok((redriven.redriven.UNRESOLVED ?? 0) >= 1, JSON.stringify(redriven));
+    assert.equal(redriven.redriven.INVALID_PAYLOAD, undefined);
+    assert.ok((redriven.kept.INVALID_PAYLOAD ?? 0) >= 1);
+
+    const after = await replayCommand({ migrate: false, progress: false }, first.env);
+    assert.equal(after.vouchersPosted.PURCHASE_PAYMENT, 1);
+    const key = `PURCHASE_PAYMENT:${ids.M}:PURCHASE_ORDER:${missingPo}`;
+    const rows = await query<{ source_code: string }>(
+      "SELECT source_code FROM finance.voucher WHERE idempotency_key = $1",
+      [key],
+    );
+    assert.deepEqual(rows, [{ source_code: "PO-000778" }]);
   });
 });

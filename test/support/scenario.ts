@@ -34,12 +34,29 @@ export interface PublishedScenario {
 
 const T0 = Date.UTC(2026, 0, 15, 3, 0, 0);
 
+async function cdc(k: TestKafka, topic: string, table: string, op: string, row: Record<string, unknown>) {
+  const key = k.codec.encode(k.schemaIds.get(keySubject(topic)) ?? 0, { id: row.id });
+  const value = k.codec.encode(k.schemaIds.get(valueSubject(topic)) ?? 0, debezium(table, op, row));
+  await produce(k.kafka, topic, [{ key, value }]);
+}
+
+/** A purchase order of the scenario's merchant and vendor, as the purchase-order CDC topic carries it. */
+export async function publishPurchaseOrder(
+  k: TestKafka,
+  ids: ScenarioIds,
+  id: string,
+  code: string,
+): Promise<void> {
+  await cdc(k, CDC_TOPICS.purchaseOrder, "purchase_order", "r", {
+    id,
+    merchant_id: ids.M,
+    code,
+    vendor_id: ids.VENDOR,
+    status: "RECEIVED",
+  });
+}
+
 export async function publishCdc(k: TestKafka, ids: ScenarioIds): Promise<void> {
-  const cdc = async (topic: string, table: string, op: string, row: Record<string, unknown>) => {
-    const key = k.codec.encode(k.schemaIds.get(keySubject(topic)) ?? 0, { id: row.id });
-    const value = k.codec.encode(k.schemaIds.get(valueSubject(topic)) ?? 0, debezium(table, op, row));
-    await produce(k.kafka, topic, [{ key, value }]);
-  };
   const merchant = (id: string, name: string) => ({
     id,
     name,
@@ -47,9 +64,9 @@ export async function publishCdc(k: TestKafka, ids: ScenarioIds): Promise<void> 
     status: "ACTIVE",
     created_at: null,
   });
-  await cdc(CDC_TOPICS.merchant, "merchant", "r", merchant(ids.M, "Lan's shop"));
-  await cdc(CDC_TOPICS.merchant, "merchant", "c", merchant(ids.OTHER, "Other shop"));
-  await cdc(CDC_TOPICS.financeAccount, "finance_account", "r", {
+  await cdc(k, CDC_TOPICS.merchant, "merchant", "r", merchant(ids.M, "Lan's shop"));
+  await cdc(k, CDC_TOPICS.merchant, "merchant", "c", merchant(ids.OTHER, "Other shop"));
+  await cdc(k, CDC_TOPICS.financeAccount, "finance_account", "r", {
     id: ids.BANK,
     merchant_id: ids.M,
     code: "BANK_1",
@@ -57,19 +74,13 @@ export async function publishCdc(k: TestKafka, ids: ScenarioIds): Promise<void> 
     type: "MONEY",
     status: "ACTIVE",
   });
-  await cdc(CDC_TOPICS.vendor, "vendor", "r", {
+  await cdc(k, CDC_TOPICS.vendor, "vendor", "r", {
     id: ids.VENDOR,
     merchant_id: ids.M,
     name: "Công ty Sữa",
     status: "ACTIVE",
   });
-  await cdc(CDC_TOPICS.purchaseOrder, "purchase_order", "r", {
-    id: ids.PO,
-    merchant_id: ids.M,
-    code: "PO-000777",
-    vendor_id: ids.VENDOR,
-    status: "RECEIVED",
-  });
+  await publishPurchaseOrder(k, ids, ids.PO, "PO-000777");
 }
 
 export async function publishEvents(k: TestKafka, ids: ScenarioIds): Promise<PublishedScenario> {

@@ -1,0 +1,94 @@
+import type { IHeaders, Message } from "kafkajs";
+import type { DeadLetterReason } from "../errors.js";
+import { createConsumer, createProducer, followPositions, pendingRanges, stopOffsets, tp } from "../kafka.js";
+import { DLQ_TOPIC } from "../topics.js";
+import { runtime } from "./runtime.js";
+
+const ERROR_HEADER = /^(__connect\.errors\.|finance\.dlq\.)/;
+
+export interface RedriveSummary {
+  redriven: Record<string, number>;
+  kept: Record<string, number>;
+}
+
+/** The original record of a dead letter, back for its source topic, or null when it names none. */
+export function originalRecord(
+  headers: IHeaders,
+  key: Buffer | null,
+  value: Buffer | null,
+): { topic: string; message: Message } | null {
+  const topic = headers["__connect.errors.topic"]?.toString();
+  if (!topic) return null;
+  const original = Object.fromEntries(Object.entries(headers).filter(([name]) => !ERROR_HEADER.test(name)));
+  return { topic, message: { key, value, headers: original } };
+}
+
+/**
+ * `finance-posting redrive`: sends dead letters of the chosen reasons back to their source
+ * topics, byte for byte without the error headers, so the pipeline posts them now that the
+ * missing data exists (SPEC §5). Reads the dead-letter topic from its own group's committed
+ * offsets up to the end at start; a redriven event that posts twice is an idempotent replay.
+ */
+export async function redriveCommand(
+  reasons: readonly DeadLetterReason[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RedriveSummary> {
+  const { config, kafka, log } = runtime(env);
+  const group = `${config.CONSUMER_GROUP}.redrive`;
+  const admin = kafka.admin();
+  await admin.connect();
+  const ranges = await pendingRanges(admin, group, [DLQ_TOPIC]);
+  await admin.disconnect();
+  const summary: RedriveSummary = { redriven: {}, kept: {} };
+  if (ranges.size === 0) return summary;
+
+  const stop = stopOffsets(ranges);
+  const producer = createProducer(kafka);
+  const consumer = createConsumer(kafka, group);
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  followPositions(consumer, group, (topic, partition, next) => {
+    const key = tp(topic, partition);
+    if (next >= (stop.get(key) ?? 0n)) stop.delete(key);
+    if (stop.size === 0) finish();
+  });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
+      const end = stopOffsets(ranges).get(tp(batch.topic, batch.partition)) ?? 0n;
+      const out = new Map<string, Message[]>();
+      for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
+        const headers = m.headers ?? {};
+        const reason = headers["finance.dlq.reason"]?.toString() ?? "UNKNOWN";
+        const original = originalRecord(headers, m.key, m.value);
+        const tally =
+          original && (reasons as readonly string[]).includes(reason) ? summary.redriven : summary.kept;
+        tally[reason] = (tally[reason] ?? 0) + 1;
+        if (tally === summary.redriven && original)
+          out.set(original.topic, [...(out.get(original.topic) ?? []), original.message]);
+      }
+      if (out.size > 0) {
+        await producer.sendBatch({
+          topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })),
+          acks: -1,
+        });
+      }
+      // Never past the end captured at start: later dead letters are for a later redrive.
+      const last = BigInt(batch.lastOffset()) + 1n;
+      const next = (last < end ? last : end).toString();
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+      });
+    },
+  });
+  await done;
+  await consumer.disconnect();
+  await producer.disconnect();
+  log.info(summary, "redrive complete");
+  return summary;
+}
