@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,7 @@ export const DEFAULT_ENDPOINTS: StackEndpoints = {
 };
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PROBE = join(ROOT, "scripts", "stack", "probe.mjs");
 const STACK_UP_TIMEOUT_MS = 15 * 60_000;
 
 let ensured: Promise<StackEndpoints> | undefined;
@@ -79,47 +80,22 @@ async function bringUp(): Promise<StackEndpoints> {
 
 /** What does not answer, as human-readable reasons (empty when all is well). */
 export async function unreachable(e: StackEndpoints): Promise<string[]> {
-  const checks = await Promise.allSettled([
-    kafkaAnswers(e.kafkaBrokers),
-    registryAnswers(e.schemaRegistryUrl),
-    postgresAnswers(e.databaseUrl),
-  ]);
-  const names = [`Kafka ${e.kafkaBrokers}`, `registry ${e.schemaRegistryUrl}`, `Postgres ${e.databaseUrl}`];
-  return checks.flatMap((c, i) =>
-    c.status === "rejected" ? [`${names[i]}: ${(c.reason as Error).message}`] : [],
-  );
+  const checks: [string, string, string][] = [
+    ["kafka", e.kafkaBrokers, `Kafka ${e.kafkaBrokers}`],
+    ["registry", e.schemaRegistryUrl, `registry ${e.schemaRegistryUrl}`],
+    ["postgres", e.databaseUrl, `Postgres ${e.databaseUrl}`],
+  ];
+  const results = await Promise.all(checks.map(([kind, address]) => probe(kind, address)));
+  return results.flatMap((problem, i) => (problem === null ? [] : [`${checks[i]?.[2]}: ${problem}`]));
 }
 
-async function kafkaAnswers(brokers: string): Promise<void> {
-  const admin = new Kafka({
-    clientId: "stack-check",
-    brokers: brokers.split(","),
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1500,
-    requestTimeout: 3000,
-    retry: { retries: 0 },
-  }).admin();
-  try {
-    await admin.connect();
-    if ((await admin.describeCluster()).brokers.length === 0) throw new Error("no broker registered");
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-async function registryAnswers(url: string): Promise<void> {
-  const res = await fetch(`${url.replace(/\/$/, "")}/subjects`, { signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`GET /subjects: HTTP ${res.status}`);
-}
-
-async function postgresAnswers(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query("select 1");
-  } finally {
-    await client.end().catch(() => {});
-  }
+/** The stack script's own readiness probe: null when the service answers, else why not. */
+function probe(kind: string, address: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [PROBE, kind, address], (err, _stdout, stderr) =>
+      resolve(err ? stderr.trim() || err.message : null),
+    );
+  });
 }
 
 /** A name no other test, run or checkout has used: `<prefix>-<time>-<random>`. */
