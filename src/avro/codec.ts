@@ -1,16 +1,29 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type avro from "avsc";
+import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { TransientInfraError, UndecodableError } from "../errors.js";
 import { DecimalType } from "./decimal-type.js";
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
+/** A registry request without an answer by then is a transient failure, retried. */
+const REQUEST_DEADLINE_MS = 10_000;
+const ATTEMPTS = 5;
+
+interface Patience {
+  deadlineMs: number;
+  attempts: number;
+}
 
 export type Compatibility = "BACKWARD" | "BACKWARD_TRANSITIVE" | "FORWARD" | "FULL" | "NONE";
 
 export interface RegistryConfig {
   url: string;
   auth?: { username: string; password: string };
+  /** Per-request deadline and attempts for transient failures (defaults 10 s and 5). */
+  requestDeadlineMs?: number;
+  attempts?: number;
 }
 
 /**
@@ -22,10 +35,21 @@ export class AvroCodec {
   private readonly registry: SchemaRegistry;
   private readonly types = new Map<number, avro.Type>();
   private readonly unknownIds = new Set<number>();
+  private readonly patience: Patience;
 
   constructor(private readonly config: RegistryConfig) {
+    this.patience = {
+      deadlineMs: config.requestDeadlineMs ?? REQUEST_DEADLINE_MS,
+      attempts: config.attempts ?? ATTEMPTS,
+    };
     this.registry = new SchemaRegistry(
-      { host: config.url, ...(config.auth ? { auth: config.auth } : {}) },
+      {
+        host: config.url,
+        ...(config.auth ? { auth: config.auth } : {}),
+        // Aborts the socket of a request we have already given up on (see withDeadline).
+        // (its ESM and CJS typings differ; the runtime object is the same)
+        middlewares: [TimeoutMiddleware(this.patience.deadlineMs + 1_000) as never],
+      },
       { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
     );
   }
@@ -69,17 +93,20 @@ export class AvroCodec {
     schema: object,
     compatibility: Compatibility = "BACKWARD",
   ): Promise<number> {
-    await this.setCompatibility(subject, compatibility);
-    try {
-      const { id } = await this.registry.register(
+    return retrying(this.patience, async () => {
+      await this.setCompatibility(subject, compatibility);
+      const request = this.registry.register(
         { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
         { subject, compatibility: compatibility as never },
       );
+      const { id } = await withDeadline(this.patience, `registering ${subject}`, request).catch(
+        (e: unknown) => {
+          throw asInfraError(e, `registering ${subject}`);
+        },
+      );
       await this.fetchType(id);
       return id;
-    } catch (e) {
-      throw asInfraError(e, `registering ${subject}`);
-    }
+    });
   }
 
   // The client compares the subject's compatibility with its own option and throws on a
@@ -89,6 +116,7 @@ export class AvroCodec {
       method: "PUT",
       headers: { "Content-Type": "application/vnd.schemaregistry.v1+json", ...this.authHeader() },
       body: JSON.stringify({ compatibility }),
+      signal: AbortSignal.timeout(this.patience.deadlineMs),
     }).catch((e: unknown) => {
       throw new TransientInfraError(`schema registry unreachable: ${(e as Error).message}`, { cause: e });
     });
@@ -103,18 +131,49 @@ export class AvroCodec {
   }
 
   private async fetchType(id: number): Promise<void> {
-    try {
-      this.types.set(id, (await this.registry.getSchema(id)) as unknown as avro.Type);
-    } catch (e) {
-      if ((e as { status?: number }).status === 404) this.unknownIds.add(id);
-      else throw asInfraError(e, `fetching schema ${id}`);
-    }
+    await retrying(this.patience, async () => {
+      try {
+        const type = await withDeadline(this.patience, `fetching schema ${id}`, this.registry.getSchema(id));
+        this.types.set(id, type as unknown as avro.Type);
+      } catch (e) {
+        if ((e as { status?: number }).status === 404) this.unknownIds.add(id);
+        else throw asInfraError(e, `fetching schema ${id}`);
+      }
+    });
   }
 }
 
 export function schemaIdOf(value: Buffer | null): number | null {
   if (value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE) return null;
   return value.readInt32BE(1);
+}
+
+/** Our own deadline on a registry request, failing with a type the caller can retry on. */
+async function withDeadline<T>(p: Patience, what: string, request: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TransientInfraError(`schema registry: ${what}: no answer within ${p.deadlineMs} ms`)),
+      p.deadlineMs,
+    );
+  });
+  try {
+    return await Promise.race([request, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A few attempts with backoff for transient failures; the caller's own retry covers longer outages. */
+async function retrying<T>(p: Patience, attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof TransientInfraError) || i >= p.attempts) throw e;
+      await sleep(200 * 2 ** i);
+    }
+  }
 }
 
 function asInfraError(e: unknown, what: string): Error {
