@@ -5,7 +5,7 @@ import type { Kafka } from "kafkajs";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer, type PendingRange, tp } from "../kafka.js";
+import { createConsumer, followPositions, type PendingRange, Positions, stopOffsets, tp } from "../kafka.js";
 
 /**
  * Physical limit one: a consumer that only fetches and decodes the same records the pipeline
@@ -17,13 +17,10 @@ export async function bareDecodeRate(
   ranges: Map<string, PendingRange>,
 ): Promise<number> {
   const consumer = createConsumer(kafka, `bench-decode-${randomUUID()}`);
-  const remaining = new Set(ranges.keys());
   const topics = [...new Set([...ranges.keys()].map((k) => k.slice(0, k.lastIndexOf(":"))))];
   let decoded = 0;
-  let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const positions = new Positions();
+  followPositions(consumer, "bench-decode", positions);
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -54,12 +51,9 @@ export async function bareDecodeRate(
         }
         decoded++;
       }
-      if (BigInt(batch.lastOffset()) + 1n >= range.to && remaining.delete(key) && remaining.size === 0)
-        finish();
     },
   });
-  if (remaining.size === 0) finish();
-  await done;
+  await positions.reached(stopOffsets(ranges));
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
   return decoded / seconds;

@@ -1,6 +1,14 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { DeadLetterReason } from "../errors.js";
-import { createConsumer, createProducer, followPositions, pendingRanges, stopOffsets, tp } from "../kafka.js";
+import {
+  createConsumer,
+  createProducer,
+  followPositions,
+  Positions,
+  pendingRanges,
+  stopOffsets,
+  tp,
+} from "../kafka.js";
 import { DLQ_TOPIC } from "../topics.js";
 import { runtime } from "./runtime.js";
 
@@ -45,22 +53,15 @@ export async function redriveCommand(
   const stop = stopOffsets(ranges);
   const producer = createProducer(kafka);
   const consumer = createConsumer(kafka, group);
-  let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  followPositions(consumer, group, (topic, partition, next) => {
-    const key = tp(topic, partition);
-    if (next >= (stop.get(key) ?? 0n)) stop.delete(key);
-    if (stop.size === 0) finish();
-  });
+  const positions = new Positions();
+  followPositions(consumer, group, positions);
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
-      const end = stopOffsets(ranges).get(tp(batch.topic, batch.partition)) ?? 0n;
+      const end = stop.get(tp(batch.topic, batch.partition)) ?? 0n;
       const out = new Map<string, Message[]>();
       for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
         const headers = m.headers ?? {};
@@ -86,7 +87,7 @@ export async function redriveCommand(
       });
     },
   });
-  await done;
+  await positions.reached(stop);
   await consumer.disconnect();
   await producer.disconnect();
   log.info(summary, "redrive complete");

@@ -56,7 +56,7 @@ export async function replayCommand(
       ]);
       await Promise.all([posting.start(), sink.start()]);
       log.info("replay: consuming");
-      await posting.finished;
+      await posting.finished();
       log.info("replay: source events posted up to the end offsets captured at start");
       // All the topology will produce is on the topics now: the sink's end is known.
       const sinkWork = await pendingRanges(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer, endOffsets, followPositions, tp } from "../kafka.js";
+import { createConsumer, endOffsets, followPositions, Positions } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
@@ -37,30 +37,18 @@ export class TableFeed {
     const targets = await endOffsets(admin, topics);
     await admin.disconnect();
 
-    const pending = new Set(targets.keys());
     const started = Date.now();
-    let caughtUp: () => void = () => {};
-    const loaded = new Promise<void>((resolve) => {
-      caughtUp = resolve;
-    });
-    const checkCaughtUp = (key: string, position: bigint) => {
-      const target = targets.get(key);
-      if (target !== undefined && position >= target) pending.delete(key);
-      if (pending.size === 0) caughtUp();
-    };
-    checkCaughtUp("", 0n);
+    const positions = new Positions();
 
     this.consumer = createConsumer(this.kafka, this.groupId);
-    followPositions(this.consumer, this.groupId, (topic, partition, next) =>
-      checkCaughtUp(tp(topic, partition), next),
-    );
+    followPositions(this.consumer, this.groupId, positions);
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachBatch: (payload) => this.applyBatch(payload),
     });
-    await loaded;
+    await positions.reached(targets);
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
   }
 

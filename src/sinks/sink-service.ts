@@ -5,7 +5,7 @@ import { type Config, groups } from "../config.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, followPositions, tp } from "../kafka.js";
+import { createConsumer, followPositions, Positions } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
@@ -45,9 +45,7 @@ export interface SinkServiceOptions {
 export class SinkService {
   private consumer: Consumer | null = null;
   private readonly gc: GroupCommit<SinkWork>;
-  private stopAt: Map<string, bigint> | null = null;
-  private readonly positions = new Map<string, bigint>();
-  private onCaughtUp: (() => void) | null = null;
+  private readonly positions = new Positions();
 
   constructor(private readonly o: SinkServiceOptions) {
     this.gc = new GroupCommit(o.config.SINK_BATCH_SIZE, o.config.SINK_LINGER_MS, (work) => this.flush(work));
@@ -56,10 +54,7 @@ export class SinkService {
   async start(): Promise<void> {
     const group = groups(this.o.config).sink;
     this.consumer = createConsumer(this.o.kafka, group);
-    followPositions(this.consumer, group, (topic, partition, next) => {
-      this.positions.set(tp(topic, partition), next);
-      this.checkCaughtUp();
-    });
+    followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
     const admin = this.o.kafka.admin();
     await admin.connect();
@@ -78,11 +73,7 @@ export class SinkService {
 
   /** Resolves once every listed partition has committed up to its offset (exclusive). */
   caughtUp(stopAt: Map<string, bigint>): Promise<void> {
-    this.stopAt = stopAt;
-    return new Promise((resolve) => {
-      this.onCaughtUp = resolve;
-      this.checkCaughtUp();
-    });
+    return this.positions.reached(stopAt);
   }
 
   async stop(): Promise<void> {
@@ -160,13 +151,6 @@ export class SinkService {
     end();
     metrics.sinkBatchSize.observe(vouchers.length);
     this.o.onFlush?.(vouchers.length);
-  }
-
-  private checkCaughtUp(): void {
-    if (!this.stopAt || !this.onCaughtUp) return;
-    for (const [key, stop] of this.stopAt) if ((this.positions.get(key) ?? 0n) < stop) return;
-    this.onCaughtUp();
-    this.onCaughtUp = null;
   }
 }
 

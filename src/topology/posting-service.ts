@@ -4,7 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
-import { createConsumer, createProducer, ensureTopics, followPositions, tp } from "../kafka.js";
+import { createConsumer, createProducer, ensureTopics, followPositions, Positions, tp } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
@@ -34,19 +34,16 @@ export class PostingService {
   private readonly feed: TableFeed;
   private consumer: Consumer | null = null;
   private readonly sender: RecordSender;
-  private readonly remaining: Set<string>;
-  private finish: () => void = () => {};
-  /** Resolves when every partition reached its stopAt offset (replay only). */
-  readonly finished: Promise<void>;
+  private readonly positions = new Positions();
 
   constructor(private readonly o: PostingServiceOptions) {
     this.sender = new RecordSender(() => createProducer(o.kafka), o.log);
     this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log);
-    this.remaining = new Set(o.stopAt?.keys() ?? []);
-    this.finished = new Promise((resolve) => {
-      this.finish = resolve;
-    });
-    if (o.stopAt && this.remaining.size === 0) this.finish();
+  }
+
+  /** Resolves when every partition has reached its stopAt offset (replay). */
+  finished(): Promise<void> {
+    return this.positions.reached(this.o.stopAt ?? new Map());
   }
 
   async start(): Promise<void> {
@@ -65,9 +62,7 @@ export class PostingService {
     await this.sender.connect();
     const group = groups(config).topology;
     this.consumer = createConsumer(kafka, group);
-    followPositions(this.consumer, group, (topic, partition, next) =>
-      this.markProgress(topic, partition, next),
-    );
+    followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
     const sender = this.sender;
@@ -125,12 +120,5 @@ export class PostingService {
       .filter((m) => !this.o.stopAt || (stop !== undefined && BigInt(m.offset) < stop))
       .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
     return { topic: batch.topic, partition: batch.partition, records };
-  }
-
-  private markProgress(topic: string, partition: number, position: bigint): void {
-    const key = tp(topic, partition);
-    const stop = this.o.stopAt?.get(key);
-    if (stop === undefined || position < stop || !this.remaining.delete(key)) return;
-    if (this.remaining.size === 0) this.finish();
   }
 }

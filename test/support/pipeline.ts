@@ -3,15 +3,8 @@ import { type Admin, type IHeaders, type Kafka, type Message, Partitioners } fro
 import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics, startGroupAtEnd, tp } from "../../src/kafka.js";
-import { loadSchema } from "../../src/schemas.js";
-import {
-  ALL_CDC_TOPICS,
-  ALL_SOURCE_TOPICS,
-  DLQ_TOPIC,
-  keySubject,
-  VOUCHER_TOPIC,
-  valueSubject,
-} from "../../src/topics.js";
+import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
+import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { ensureStack } from "./stack.js";
 
 /**
@@ -48,12 +41,7 @@ export async function connectKafka(config: Config): Promise<TestKafka> {
   await ensureTopics(admin, [...ALL_SOURCE_TOPICS, ...ALL_CDC_TOPICS, VOUCHER_TOPIC, DLQ_TOPIC], 3);
   const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL });
   const schemaIds = new Map<string, number>();
-  const subjects = [
-    ...ALL_SOURCE_TOPICS.map(valueSubject),
-    ...ALL_CDC_TOPICS.flatMap((t) => [keySubject(t), valueSubject(t)]),
-    valueSubject(VOUCHER_TOPIC),
-  ];
-  for (const s of subjects) schemaIds.set(s, await codec.register(s, loadSchema(s)));
+  for (const s of CONTRACT_SUBJECTS) schemaIds.set(s, await codec.register(s, loadSchema(s)));
   return { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
 }
 
