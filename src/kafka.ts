@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import {
   type Admin,
   type Consumer,
+  type IHeaders,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -96,6 +97,13 @@ export function createProducer(kafka: Kafka): Producer {
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
   });
+}
+
+/** A Kafka header as text (its first value when repeated), or null when absent. */
+export function headerText(headers: IHeaders, name: string): string | null {
+  const v = headers[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? null : first.toString();
 }
 
 export const tp = (topic: string, partition: number) => `${topic}:${partition}`;

@@ -4,6 +4,7 @@ import {
   createConsumer,
   createProducer,
   followPositions,
+  headerText,
   Positions,
   pendingRanges,
   stopOffsets,
@@ -25,7 +26,7 @@ export function originalRecord(
   key: Buffer | null,
   value: Buffer | null,
 ): { topic: string; message: Message } | null {
-  const topic = headers["__connect.errors.topic"]?.toString();
+  const topic = headerText(headers, "__connect.errors.topic");
   if (!topic) return null;
   const original = Object.fromEntries(Object.entries(headers).filter(([name]) => !ERROR_HEADER.test(name)));
   return { topic, message: { key, value, headers: original } };
@@ -65,7 +66,7 @@ export async function redriveCommand(
       const out = new Map<string, Message[]>();
       for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
         const headers = m.headers ?? {};
-        const reason = headers["finance.dlq.reason"]?.toString() ?? "UNKNOWN";
+        const reason = headerText(headers, "finance.dlq.reason") ?? "UNKNOWN";
         const original = originalRecord(headers, m.key, m.value);
         const tally =
           original && (reasons as readonly string[]).includes(reason) ? summary.redriven : summary.kept;

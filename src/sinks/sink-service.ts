@@ -5,7 +5,7 @@ import { type Config, groups } from "../config.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, followPositions, Positions } from "../kafka.js";
+import { createConsumer, followPositions, headerText, Positions } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
@@ -154,14 +154,8 @@ export class SinkService {
   }
 }
 
-const header = (headers: IHeaders, name: string): string | null => {
-  const v = headers[name];
-  const first = Array.isArray(v) ? v[0] : v;
-  return first === undefined ? null : first.toString();
-};
-
 const headerStrings = (headers: IHeaders): Record<string, string> =>
-  Object.fromEntries(Object.keys(headers).map((k) => [k, header(headers, k) ?? ""]));
+  Object.fromEntries(Object.keys(headers).map((k) => [k, headerText(headers, k) ?? ""]));
 
 /**
  * A record from finance.posting.dlq, keyed by where the failed event came from; when those
@@ -173,9 +167,9 @@ function dlqRecord(
   value: Buffer | null,
   headers: IHeaders,
 ): DeadLetterRecord {
-  const topic = header(headers, "__connect.errors.topic");
-  const partition = header(headers, "__connect.errors.partition") ?? "";
-  const offset = header(headers, "__connect.errors.offset") ?? "";
+  const topic = headerText(headers, "__connect.errors.topic");
+  const partition = headerText(headers, "__connect.errors.partition") ?? "";
+  const offset = headerText(headers, "__connect.errors.offset") ?? "";
   const origin =
     topic && /^\d+$/.test(partition) && /^\d+$/.test(offset)
       ? { topic, partition: Number(partition), offset }
@@ -185,8 +179,8 @@ function dlqRecord(
     key,
     value,
     headers: headerStrings(headers),
-    reason: header(headers, "finance.dlq.reason") ?? "UNKNOWN",
-    error: header(headers, "__connect.errors.exception.message") ?? "",
+    reason: headerText(headers, "finance.dlq.reason") ?? "UNKNOWN",
+    error: headerText(headers, "__connect.errors.exception.message") ?? "",
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createScratchDatabase } from "../../src/bench/scratch-db.js";
 import { ensureStack } from "./stack.js";
 
 const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -14,34 +15,19 @@ export interface ThrowawayDb {
 /** A uniquely named database so concurrent test files and runs never see each other's rows. */
 export async function createThrowawayDb(): Promise<ThrowawayDb> {
   await ensureStack();
-  const name = `fp_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: BASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(BASE_URL);
-  url.pathname = `/${name}`;
+  const db = await createScratchDatabase(BASE_URL, `fp_test_${randomBytes(6).toString("hex")}`);
   const pools: pg.Pool[] = [];
   return {
-    url: url.toString(),
+    url: db.url,
     pool(max = 4) {
-      const p = new pg.Pool({ connectionString: url.toString(), max });
+      const p = new pg.Pool({ connectionString: db.url, max });
       p.on("error", () => undefined); // dropping the database ends idle connections on purpose
       pools.push(p);
       return p;
     },
     async drop() {
       await Promise.all(pools.map((p) => p.end()));
-      const c = new pg.Client({ connectionString: BASE_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
+      await db.drop();
     },
   };
 }
