@@ -47,7 +47,11 @@ export function createKafka(c: Config): Kafka {
 }
 
 /** Creates the project's output topics when missing; an existing topic is left as it is. */
-export async function ensureTopics(admin: Admin, topics: string[], numPartitions = 6): Promise<void> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly string[],
+  numPartitions = 6,
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;

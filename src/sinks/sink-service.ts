@@ -5,10 +5,10 @@ import { type Config, groups } from "../config.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, followPositions, headerText, Positions } from "../kafka.js";
+import { createConsumer, ensureTopics, followPositions, headerText, Positions } from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
-import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
+import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
 import { type DeadLetterRecord, insertDeadLetters } from "./dead-letter-writer.js";
 import { GroupCommit } from "./group-commit.js";
@@ -58,6 +58,8 @@ export class SinkService {
     await this.consumer.connect();
     const admin = this.o.kafka.admin();
     await admin.connect();
+    // The sink may start before the topology has created its topics (a new cluster).
+    await ensureTopics(admin, OUTPUT_TOPICS);
     const existing = new Set(await admin.listTopics());
     await admin.disconnect();
     await this.consumer.subscribe({

@@ -8,7 +8,7 @@ import { createConsumer, createProducer, ensureTopics, followPositions, Position
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
-import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../topics.js";
+import { ALL_SOURCE_TOPICS, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
 import type { SourceBatch } from "./items.js";
 import { observeBatch } from "./observe.js";
 import type { PublishedBatch } from "./publish.js";
@@ -50,7 +50,7 @@ export class PostingService {
     const { config, kafka, codec, log } = this.o;
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [VOUCHER_TOPIC, DLQ_TOPIC]);
+    await ensureTopics(admin, OUTPUT_TOPICS);
     await admin.disconnect();
     const voucherSchemaId = await codec.register(
       valueSubject(VOUCHER_TOPIC),
