@@ -3,7 +3,12 @@
  * text: a PostingError dead-letters the event with its reason; a TransientInfraError is
  * retried and never dead-lettered.
  */
-export type DeadLetterReason = "UNDECODABLE" | "INVALID_PAYLOAD" | "UNRESOLVED" | "CROSS_TENANT";
+export type DeadLetterReason =
+  | "UNDECODABLE"
+  | "INVALID_PAYLOAD"
+  | "UNRESOLVED"
+  | "CROSS_TENANT"
+  | "POSTING_FAILED";
 
 export abstract class PostingError extends Error {
   abstract readonly reason: DeadLetterReason;
@@ -31,6 +36,15 @@ export class UnresolvedError extends PostingError {
 /** A reference that exists but belongs to another merchant. */
 export class CrossTenantError extends PostingError {
   readonly reason = "CROSS_TENANT" as const;
+}
+
+/**
+ * An unexpected error while posting or storing one record (a defect, not an outage), still
+ * there after a few attempts: the record is dead-lettered so its partition moves on, and
+ * `redrive --reason POSTING_FAILED` posts it once the defect is fixed (SPEC §6).
+ */
+export class PostingFailedError extends PostingError {
+  readonly reason = "POSTING_FAILED" as const;
 }
 
 /** Broker, registry or database unreachable: retry, never dead-letter. */
