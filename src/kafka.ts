@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import {
+import kafkajs, {
   type Admin,
   type Consumer,
   type IHeaders,
@@ -61,6 +61,30 @@ export async function ensureTopics(
   });
 }
 
+/** Kafka's default max.message.bytes, when a topic's own cannot be read. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Room for the record batch's own header around a lone record. */
+const BATCH_OVERHEAD_BYTES = 1_024;
+
+/** The largest single record every one of the topics accepts (their max.message.bytes, less overhead). */
+export async function maxRecordBytes(admin: Admin, topics: readonly string[]): Promise<number> {
+  const described = await admin
+    .describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({
+        // (a named import of it fails: kafkajs is CommonJS and exports it in a way ESM cannot see)
+        type: kafkajs.ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ["max.message.bytes"],
+      })),
+    })
+    .catch(() => null);
+  const limits = (described?.resources ?? []).flatMap((r) =>
+    r.configEntries.map((c) => Number(c.configValue)).filter((n) => Number.isFinite(n) && n > 0),
+  );
+  return (limits.length > 0 ? Math.min(...limits) : DEFAULT_MAX_MESSAGE_BYTES) - BATCH_OVERHEAD_BYTES;
+}
+
 /**
  * End offsets (high watermarks) of the topics' partitions now, keyed by `tp()`. Partitions
  * holding no message (empty, or emptied by retention) are left out: there is nothing to await.
@@ -109,6 +133,10 @@ export function headerText(headers: IHeaders, name: string): string | null {
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined ? null : first.toString();
 }
+
+/** Every header as text (repeated ones by their first value), e.g. to store with a dead letter. */
+export const headerStrings = (headers: IHeaders): Record<string, string> =>
+  Object.fromEntries(Object.keys(headers).map((k) => [k, headerText(headers, k) ?? ""]));
 
 export const tp = (topic: string, partition: number) => `${topic}:${partition}`;
 

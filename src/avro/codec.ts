@@ -2,8 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
-import { TransientInfraError, UndecodableError } from "../errors.js";
+import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { DecimalType } from "./decimal-type.js";
+
+type Resolver = ReturnType<avro.Type["createResolver"]>;
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
@@ -35,6 +37,8 @@ export class AvroCodec {
   private readonly registry: SchemaRegistry;
   private readonly types = new Map<number, avro.Type>();
   private readonly unknownIds = new Set<number>();
+  /** Per reader type: the resolver from each writer schema id, or why there is none. */
+  private readonly resolvers = new Map<avro.Type, Map<number, Resolver | InvalidPayloadError>>();
   private readonly patience: Patience;
 
   constructor(private readonly config: RegistryConfig) {
@@ -64,18 +68,46 @@ export class AvroCodec {
     await Promise.all([...missing].map((id) => this.fetchType(id)));
   }
 
-  decode<T = unknown>(value: Buffer | null): T {
+  /**
+   * Decodes with the writer's schema. With a `reader` (see `readerType`), the writer's data is
+   * resolved to it by Avro's rules: fields the writer lacks take the reader's defaults, fields
+   * the reader lacks are dropped, and a writer that cannot be resolved is INVALID_PAYLOAD.
+   */
+  decode<T = unknown>(value: Buffer | null, reader?: avro.Type): T {
     const id = schemaIdOf(value);
     if (value === null || id === null) throw new UndecodableError("not Avro in the registry wire format");
-    const type = this.types.get(id);
-    if (!type) throw new UndecodableError(`unknown schema id ${id}`);
+    const writer = this.types.get(id);
+    if (!writer) throw new UndecodableError(`unknown schema id ${id}`);
+    const resolver = reader ? this.resolverFor(reader, id, writer) : undefined;
     try {
-      return type.fromBuffer(value.subarray(HEADER_LENGTH)) as T;
+      const body = value.subarray(HEADER_LENGTH);
+      return (reader && resolver ? reader.fromBuffer(body, resolver) : writer.fromBuffer(body)) as T;
     } catch (e) {
       throw new UndecodableError(`Avro payload does not match schema id ${id}: ${(e as Error).message}`, {
         cause: e,
       });
     }
+  }
+
+  private resolverFor(reader: avro.Type, id: number, writer: avro.Type): Resolver {
+    let byId = this.resolvers.get(reader);
+    if (!byId) {
+      byId = new Map();
+      this.resolvers.set(reader, byId);
+    }
+    let resolver = byId.get(id);
+    if (!resolver) {
+      try {
+        resolver = reader.createResolver(writer);
+      } catch (e) {
+        resolver = new InvalidPayloadError(
+          `writer schema ${id} cannot be read as ${reader.name ?? reader.typeName}: ${(e as Error).message}`,
+        );
+      }
+      byId.set(id, resolver);
+    }
+    if (resolver instanceof InvalidPayloadError) throw resolver;
+    return resolver;
   }
 
   encode(schemaId: number, record: unknown): Buffer {
@@ -101,7 +133,7 @@ export class AvroCodec {
       );
       const { id } = await withDeadline(this.patience, `registering ${subject}`, request).catch(
         (e: unknown) => {
-          throw asInfraError(e, `registering ${subject}`);
+          throw registrationError(e, `registering ${subject}`);
         },
       );
       await this.fetchType(id);
@@ -136,8 +168,10 @@ export class AvroCodec {
         const type = await withDeadline(this.patience, `fetching schema ${id}`, this.registry.getSchema(id));
         this.types.set(id, type as unknown as avro.Type);
       } catch (e) {
+        // Only "no such schema" is an answer about the id; anything else (a timeout, which the
+        // client reports as status 400, auth, a 5xx) says nothing about it and is retried.
         if ((e as { status?: number }).status === 404) this.unknownIds.add(id);
-        else throw asInfraError(e, `fetching schema ${id}`);
+        else throw transient(e, `fetching schema ${id}`);
       }
     });
   }
@@ -176,10 +210,16 @@ async function retrying<T>(p: Patience, attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-function asInfraError(e: unknown, what: string): Error {
-  if (e instanceof TransientInfraError) return e;
+/** Refusals of a schema (invalid, incompatible) are final; every other failure is the registry being unwell. */
+const SCHEMA_REFUSALS = new Set([409, 415, 422]);
+
+function registrationError(e: unknown, what: string): Error {
   const status = (e as { status?: number }).status;
-  // 4xx answers are real refusals (bad schema, incompatible change); anything else is the registry being unwell.
-  if (status !== undefined && status >= 400 && status < 500) return e as Error;
+  if (status !== undefined && SCHEMA_REFUSALS.has(status)) return e as Error;
+  return transient(e, what);
+}
+
+function transient(e: unknown, what: string): TransientInfraError {
+  if (e instanceof TransientInfraError) return e;
   return new TransientInfraError(`schema registry: ${what}: ${(e as Error).message}`, { cause: e });
 }

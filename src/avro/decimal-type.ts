@@ -48,11 +48,14 @@ export class DecimalType extends avro.types.LogicalType {
     return encodeUnscaled(unscaled);
   }
 
+  /**
+   * A writer's decimal of any scale or precision is read exactly (its value keeps the writer's
+   * scale; validation then refuses more places or digits than money allows), and plain bytes
+   * are read as this type's unscaled value, as Avro's logical-type resolution prescribes.
+   */
   override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
-    if (avro.Type.isType(type, "logical:decimal")) {
-      const other = type as unknown as DecimalType;
-      if (other.scale === this.scale) return (v) => v;
-    }
+    if (avro.Type.isType(type, "logical:decimal")) return (v) => v;
+    if (avro.Type.isType(type, "bytes")) return (v) => this._fromValue(v);
     return undefined;
   }
 

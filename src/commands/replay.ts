@@ -44,6 +44,7 @@ export async function replayCommand(
     const progress = opts.progress ? startProgress(total) : null;
     const posting = new PostingService({
       ...rt,
+      pool,
       stopAt: stopOffsets(source),
       onBatch: (b) => progress?.add(b.events),
     });

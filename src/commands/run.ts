@@ -14,15 +14,16 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const { config, log } = rt;
   let ready = false;
   const metricsServer = await serveMetrics(config, { live: () => true, ready: () => ready });
-  const pool = opts.sink ? rt.pool() : null;
-  if (pool && opts.migrate) await migrateDatabase(pool);
+  // The topology needs Postgres too, for dead letters too large for their topic.
+  const pool = rt.pool();
+  if (opts.migrate) await migrateDatabase(pool);
 
-  const posting = opts.topology ? new PostingService({ ...rt }) : null;
-  const sink = pool ? new SinkService({ ...rt, pool }) : null;
+  const posting = opts.topology ? new PostingService({ ...rt, pool }) : null;
+  const sink = opts.sink ? new SinkService({ ...rt, pool }) : null;
   onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
     await Promise.all([posting?.stop(), sink?.stop()]);
-    await pool?.end();
+    await pool.end();
     metricsServer?.close();
     log.info("stopped cleanly");
   });

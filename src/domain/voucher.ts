@@ -71,11 +71,8 @@ export const WALK_IN_CUSTOMER: Party = {
 };
 export const NO_PARTY: Party = { type: "NONE", id: null, name: null };
 
-/**
- * A voucher that does not balance is a bug in a posting rule, never bad input: fail loudly
- * rather than emit it.
- */
-export function assertBalanced(v: Voucher): Voucher {
+/** Why a voucher does not balance (SPEC §3), or nothing when it does. */
+export function balanceProblems(v: Voucher): string[] {
   const debits = sum(v.lines.filter((l) => l.side === "DEBIT").map((l) => l.amount));
   const credits = sum(v.lines.filter((l) => l.side === "CREDIT").map((l) => l.amount));
   const problems: string[] = [];
@@ -86,6 +83,15 @@ export function assertBalanced(v: Voucher): Voucher {
   if (!debits.equals(v.amount))
     problems.push(`debits ${formatMoney(debits)} != amount ${formatMoney(v.amount)}`);
   if (v.lines.some((l, i) => l.lineNo !== i + 1)) problems.push("line numbers are not 1..n");
+  return problems;
+}
+
+/**
+ * A voucher that does not balance is a bug in a posting rule, never bad input: fail loudly
+ * rather than emit it.
+ */
+export function assertBalanced(v: Voucher): Voucher {
+  const problems = balanceProblems(v);
   if (problems.length > 0) {
     throw new Error(`unbalanced voucher ${v.idempotencyKey}: ${problems.join("; ")}`);
   }

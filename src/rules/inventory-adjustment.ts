@@ -3,7 +3,7 @@ import type { InventoryAdjusted, Origin } from "../domain/events.js";
 import { NO_PARTY, type PostingResult } from "../domain/voucher.js";
 import { SOURCE_TOPICS } from "../topics.js";
 import type { PostingRule } from "./rule.js";
-import { requireId, requireMoney, requireOptionalString, validateEnvelope } from "./validation.js";
+import { requireId, requireMoney, requireOptionalText, validateEnvelope } from "./validation.js";
 import { buildVoucher, controlAccount, needsNothing, nonBlank, skip, transfer } from "./voucher-builder.js";
 
 const DEFAULT_REASON = { en: "Inventory value adjustment", vi: "Điều chỉnh giá trị tồn kho" };
@@ -11,8 +11,9 @@ const DEFAULT_REASON = { en: "Inventory value adjustment", vi: "Điều chỉnh 
 function validate(e: InventoryAdjusted): void {
   validateEnvelope(e);
   requireId(e.inventoryTrackingId, "inventoryTrackingId");
+  requireId(e.productVariantId, "productVariantId");
   requireMoney(e.valueDelta, "valueDelta");
-  requireOptionalString(e.reason, "reason");
+  requireOptionalText(e.reason, "reason");
 }
 
 function needs(e: InventoryAdjusted): Needs {

@@ -3,7 +3,7 @@ import type { InventoryIssuedForSale, Origin } from "../domain/events.js";
 import { NO_PARTY, type PostingResult } from "../domain/voucher.js";
 import { SOURCE_TOPICS } from "../topics.js";
 import type { PostingRule } from "./rule.js";
-import { requireId, requireNonNegative, requireOptionalString, validateEnvelope } from "./validation.js";
+import { requireId, requireNonNegative, requireOptionalId, validateEnvelope } from "./validation.js";
 import {
   buildVoucher,
   controlAccount,
@@ -17,7 +17,7 @@ import {
 function validate(e: InventoryIssuedForSale): void {
   validateEnvelope(e);
   requireId(e.saleOrderId, "saleOrderId");
-  requireOptionalString(e.saleOrderCode, "saleOrderCode");
+  requireOptionalId(e.saleOrderCode, "saleOrderCode");
   requireId(e.attemptUid, "attemptUid");
   requireNonNegative(e.costBasis, "costBasis");
 }

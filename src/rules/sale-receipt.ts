@@ -10,9 +10,8 @@ import {
   requireArray,
   requireId,
   requireNonNegative,
-  requireOptionalString,
   requirePositive,
-  requireString,
+  requireText,
   requireUnique,
   validateEnvelope,
 } from "./validation.js";
@@ -58,11 +57,11 @@ function validateAttempt(a: PaymentAttempt, at: string): void {
 function validate(e: PaymentSucceeded): void {
   validateEnvelope(e);
   requireId(e.saleOrderId, "saleOrderId");
-  requireOptionalString(e.saleOrderCode, "saleOrderCode");
+  requireId(e.saleOrderCode, "saleOrderCode");
   requireNonNegative(e.orderTotal, "orderTotal");
   if (e.customer !== null && e.customer !== undefined) {
     requireId(e.customer.id, "customer.id");
-    requireString(e.customer.name, "customer.name");
+    requireText(e.customer.name, "customer.name");
   }
   const attempts = requireArray<PaymentAttempt>(e.attempts, "attempts");
   // A payment that succeeded with no tender has nothing to book and no skip reason to count it by.

@@ -1,4 +1,4 @@
-import type { IHeaders } from "kafkajs";
+import type { IHeaders, Message } from "kafkajs";
 import type { ResolvedContext } from "../domain/context.js";
 import type { Origin } from "../domain/events.js";
 import type { PostingResult } from "../domain/voucher.js";
@@ -22,11 +22,12 @@ export interface SourceBatch {
 
 /** Where one record has got to on its way through the stages. */
 export type Progress =
-  | { stage: "read" }
   | { stage: "decoded"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "validated"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "resolved"; event: SourceEvent; rule: PostingRule<SourceEvent>; ctx: ResolvedContext }
   | { stage: "posted"; event: SourceEvent; result: PostingResult }
+  /** The result's vouchers as finance.voucher records, checked storable and small enough. */
+  | { stage: "encoded"; result: PostingResult; messages: Message[] }
   | { stage: "failed"; error: PostingError };
 
 export interface Item {

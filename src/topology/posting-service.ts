@@ -1,14 +1,24 @@
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Pool } from "pg";
 import { firstValueFrom, of } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
-import { createConsumer, createProducer, ensureTopics, followPositions, Positions, tp } from "../kafka.js";
+import {
+  createConsumer,
+  createProducer,
+  ensureTopics,
+  followPositions,
+  maxRecordBytes,
+  Positions,
+  tp,
+} from "../kafka.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
-import { loadSchema } from "../schemas.js";
-import { ALL_SOURCE_TOPICS, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
+import { loadSchema, readerOf } from "../schemas.js";
+import { insertDeadLetters } from "../sinks/dead-letter-writer.js";
+import { ALL_SOURCE_TOPICS, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
 import type { SourceBatch } from "./items.js";
 import { observeBatch } from "./observe.js";
 import type { PublishedBatch } from "./publish.js";
@@ -20,6 +30,8 @@ export interface PostingServiceOptions {
   kafka: Kafka;
   codec: AvroCodec;
   log: Logger;
+  /** Where dead letters too large for the dead-letter topic are kept (finance.dead_letter). */
+  pool: Pool;
   /** Replay: stop each partition at these offsets (exclusive); partitions not listed hold nothing to do. */
   stopAt?: Map<string, bigint>;
   onBatch?: (batch: PublishedBatch) => void;
@@ -51,6 +63,7 @@ export class PostingService {
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, OUTPUT_TOPICS);
+    const recordLimit = await maxRecordBytes(admin, [VOUCHER_TOPIC, DLQ_TOPIC]);
     await admin.disconnect();
     const voucherSchemaId = await codec.register(
       valueSubject(VOUCHER_TOPIC),
@@ -75,8 +88,13 @@ export class PostingService {
         if (batch.records.length === 0) return;
         const topology = postingTopology({
           codec,
+          reader: readerOf(valueSubject(batch.topic)),
           tables: this.tables,
           sender,
+          maxRecordBytes: recordLimit,
+          keepOversized: async (records) => {
+            await insertDeadLetters(this.o.pool, records);
+          },
           voucherSchemaId,
           wait: { timeoutMs: config.RESOLVE_TIMEOUT_MS, onWait: payload.heartbeat },
           observe,

@@ -1,10 +1,12 @@
-import type { IHeaders, Message, TopicMessages } from "kafkajs";
-import type { AvroCodec } from "../avro/codec.js";
+import type { Message, TopicMessages } from "kafkajs";
 import type { Origin } from "../domain/events.js";
 import type { Skip, Voucher } from "../domain/voucher.js";
 import type { DeadLetterReason, PostingError } from "../errors.js";
+import { headerStrings } from "../kafka.js";
+import type { DeadLetterRecord } from "../sinks/dead-letter-writer.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import type { Item, ItemBatch } from "./items.js";
+import { deadLetterMessage, oversizeStub, recordBytes } from "./messages.js";
 import type { RecordSender } from "./record-sender.js";
 
 export interface DeadLetter {
@@ -24,41 +26,33 @@ export interface PublishedBatch {
   deadLetters: DeadLetter[];
 }
 
-/** Kafka Connect's error headers, so existing DLQ tooling understands ours. */
-export function deadLetterHeaders(origin: Origin, error: PostingError): IHeaders {
-  return {
-    "__connect.errors.topic": origin.topic,
-    "__connect.errors.partition": String(origin.partition),
-    "__connect.errors.offset": String(origin.offset),
-    "__connect.errors.exception.class.name": error.name,
-    "__connect.errors.exception.message": error.message,
-    "finance.dlq.reason": error.reason,
-  };
+export interface PublishDeps {
+  sender: RecordSender;
+  /** The largest record the dead-letter topic takes (its max.message.bytes, less a margin). */
+  maxRecordBytes: number;
+  /** Stores dead letters too large for the topic straight into finance.dead_letter. */
+  keepOversized: (records: DeadLetterRecord[]) => Promise<void>;
 }
 
-export function deadLetterMessage(item: Item, error: PostingError): Message {
+function oversized(item: Item, error: PostingError): DeadLetterRecord {
   return {
+    topic: item.origin.topic,
+    partition: item.origin.partition,
+    offset: item.record.offset,
     key: item.record.key,
     value: item.record.value,
-    headers: { ...item.record.headers, ...deadLetterHeaders(item.origin, error) },
+    headers: headerStrings(item.record.headers),
+    reason: error.reason,
+    error: error.message,
   };
 }
-
-export const voucherMessage = (codec: AvroCodec, schemaId: number, v: Voucher): Message => ({
-  key: v.merchantId,
-  value: codec.encode(schemaId, v),
-});
 
 /**
  * Produces a batch's vouchers to finance.voucher and its failures to the dead-letter topic in
- * one acks=all request; the caller commits the source offsets only after this resolves.
+ * acks=all requests; the caller commits the source offsets only after this resolves. A dead
+ * letter too large for its topic is stored in Postgres first, and a stub stands in for it.
  */
-export async function publish(
-  sender: RecordSender,
-  codec: AvroCodec,
-  voucherSchemaId: number,
-  batch: ItemBatch,
-): Promise<PublishedBatch> {
+export async function publish(d: PublishDeps, batch: ItemBatch): Promise<PublishedBatch> {
   const out: PublishedBatch = {
     topic: batch.topic,
     partition: batch.partition,
@@ -68,14 +62,23 @@ export async function publish(
     skips: [],
     deadLetters: [],
   };
+  const vouchers: Message[] = [];
   const dlq: Message[] = [];
+  const tooLarge: DeadLetterRecord[] = [];
   for (const item of batch.items) {
     const p = item.progress;
-    if (p.stage === "posted") {
+    if (p.stage === "encoded") {
       out.vouchers.push(...p.result.vouchers);
       out.skips.push(...p.result.skips);
+      vouchers.push(...p.messages);
     } else if (p.stage === "failed") {
-      dlq.push(deadLetterMessage(item, p.error));
+      const message = deadLetterMessage(item, p.error);
+      const bytes = recordBytes(message);
+      if (bytes <= d.maxRecordBytes) dlq.push(message);
+      else {
+        tooLarge.push(oversized(item, p.error));
+        dlq.push(oversizeStub(item, p.error, bytes));
+      }
       out.deadLetters.push({ origin: item.origin, reason: p.error.reason, message: p.error.message });
     } else {
       throw new Error(
@@ -83,14 +86,10 @@ export async function publish(
       );
     }
   }
+  if (tooLarge.length > 0) await d.keepOversized(tooLarge);
   const topicMessages: TopicMessages[] = [];
-  if (out.vouchers.length > 0) {
-    topicMessages.push({
-      topic: VOUCHER_TOPIC,
-      messages: out.vouchers.map((v) => voucherMessage(codec, voucherSchemaId, v)),
-    });
-  }
+  if (vouchers.length > 0) topicMessages.push({ topic: VOUCHER_TOPIC, messages: vouchers });
   if (dlq.length > 0) topicMessages.push({ topic: DLQ_TOPIC, messages: dlq });
-  await sender.send(topicMessages);
+  await d.sender.send(topicMessages);
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Message, Producer, TopicMessages } from "kafkajs";
 import type { Logger } from "../log.js";
+import { recordBytes } from "./messages.js";
 
 /** Below the broker's default message.max.bytes (1 MiB), which bounds one partition's record batch. */
 const MAX_CHUNK_BYTES = 768 * 1024;
@@ -10,9 +11,6 @@ const PRODUCER_STATE_ERRORS = new Set([
   "INVALID_PRODUCER_EPOCH",
   "UNKNOWN_PRODUCER_ID",
 ]);
-
-const sizeOf = (m: Message) =>
-  (m.key ? Buffer.byteLength(m.key) : 0) + (m.value ? Buffer.byteLength(m.value) : 0) + 64;
 
 /** Splits records into requests of bounded size, keeping their order within each topic. */
 export function chunksOf(topicMessages: TopicMessages[], maxBytes = MAX_CHUNK_BYTES): TopicMessages[][] {
@@ -26,7 +24,7 @@ export function chunksOf(topicMessages: TopicMessages[], maxBytes = MAX_CHUNK_BY
   };
   for (const { topic, messages } of topicMessages) {
     for (const m of messages) {
-      const size = sizeOf(m);
+      const size = recordBytes(m);
       if (bytes > 0 && bytes + size > maxBytes) cut();
       const list = current.get(topic) ?? [];
       list.push(m);

@@ -1,34 +1,70 @@
+import type avro from "avsc";
+import type { Message } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
+import { voucherDefects } from "../domain/voucher-check.js";
 import { resolveNow, resolveWithin, type WaitPolicy } from "../enrich/resolve.js";
 import type { MaterializedTables } from "../enrich/tables.js";
-import { isPostingError, PostingError, UnresolvedError } from "../errors.js";
+import { isPostingError, PostingFailedError, TransientInfraError, UnresolvedError } from "../errors.js";
 import { ruleFor, type SourceEvent } from "../rules/index.js";
 import type { Item, ItemBatch, Progress, SourceBatch } from "./items.js";
+import { recordBytes, voucherMessage } from "./messages.js";
 
-/** Any failure a stage can pin on the event becomes its dead-letter outcome; anything else propagates. */
-function failOrThrow(e: unknown): Progress {
+/** How often one record's step is tried before an unexpected error dead-letters it (SPEC §6). */
+export const POSTING_ATTEMPTS = 3;
+
+/**
+ * What an error means for the record it happened on: a posting error is the record's outcome
+ * (a dead letter); an outage fails the whole batch, which is retried and never dead-lettered;
+ * anything else is a defect, tried again while attempts remain (null), then POSTING_FAILED,
+ * so one record that trips a bug cannot stall its partition.
+ */
+function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): Progress | null {
   if (isPostingError(e)) return { stage: "failed", error: e };
-  throw e;
+  if (e instanceof TransientInfraError) throw e;
+  if (attempt < POSTING_ATTEMPTS) return null;
+  const { topic, partition, offset } = item.origin;
+  const message = `${step} failed on ${topic}-${partition}@${offset}: ${(e as Error)?.message ?? String(e)}`;
+  return { stage: "failed", error: new PostingFailedError(message, { cause: e }) };
 }
 
-/** Bytes → event, with the writer's schema (fetched once per schema id). */
-export async function decode(codec: AvroCodec, batch: SourceBatch): Promise<ItemBatch> {
+/** Runs one record's step, turning its errors into its outcome (see outcomeOfError). */
+function settle(item: Item, step: string, run: () => Progress): Progress {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return run();
+    } catch (e) {
+      const outcome = outcomeOfError(e, item, step, attempt);
+      if (outcome) return outcome;
+    }
+  }
+}
+
+function mapItems(batch: ItemBatch, step: string, f: (p: Progress, item: Item) => Progress): ItemBatch {
+  return {
+    ...batch,
+    items: batch.items.map((item) => ({
+      ...item,
+      progress: settle(item, step, () => f(item.progress, item)),
+    })),
+  };
+}
+
+/** Bytes → event: the writer's schema (fetched once per id) resolved to the topic's reader schema. */
+export async function decode(codec: AvroCodec, reader: avro.Type, batch: SourceBatch): Promise<ItemBatch> {
   await codec.prepare(batch.records.map((r) => r.value));
   const rule = ruleFor(batch.topic);
   const items = batch.records.map((record): Item => {
-    const origin = {
-      eventId: "",
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: Number(record.offset),
+    const item: Item = {
+      record,
+      origin: { eventId: "", topic: batch.topic, partition: batch.partition, offset: Number(record.offset) },
+      progress: { stage: "failed", error: new PostingFailedError("not decoded") },
     };
-    try {
-      const event = codec.decode<SourceEvent>(record.value);
-      origin.eventId = typeof event.eventId === "string" ? event.eventId : "";
-      return { record, origin, progress: { stage: "decoded", event, rule } };
-    } catch (e) {
-      return { record, origin, progress: failOrThrow(e) };
-    }
+    item.progress = settle(item, "decoding", () => {
+      const event = codec.decode<SourceEvent>(record.value, reader);
+      item.origin.eventId = typeof event.eventId === "string" ? event.eventId : "";
+      return { stage: "decoded", event, rule };
+    });
+    return item;
   });
   const last = batch.records.at(-1);
   const nextOffset = last ? (BigInt(last.offset) + 1n).toString() : "0";
@@ -36,14 +72,10 @@ export async function decode(codec: AvroCodec, batch: SourceBatch): Promise<Item
 }
 
 export function validate(batch: ItemBatch): ItemBatch {
-  return mapItems(batch, (p) => {
+  return mapItems(batch, "validation", (p) => {
     if (p.stage !== "decoded") return p;
-    try {
-      p.rule.validate(p.event);
-      return { ...p, stage: "validated" };
-    } catch (e) {
-      return failOrThrow(e);
-    }
+    p.rule.validate(p.event);
+    return { ...p, stage: "validated" };
   });
 }
 
@@ -56,49 +88,62 @@ export async function resolve(
   policy: WaitPolicy,
   batch: ItemBatch,
 ): Promise<ItemBatch> {
-  const items: Item[] = [];
-  for (const item of batch.items) {
+  const items = batch.items.map((item): Item => {
     const p = item.progress;
-    if (p.stage !== "validated") {
-      items.push(item);
-      continue;
-    }
-    const needs = p.rule.needs(p.event);
-    let progress: Progress;
-    try {
-      progress = { ...p, stage: "resolved", ctx: resolveNow(tables, p.event.merchantId, needs) };
-    } catch (e) {
-      if (!(e instanceof UnresolvedError)) progress = failOrThrow(e);
-      else {
-        progress = await resolveWithin(tables, p.event.merchantId, needs, policy).then(
-          (ctx): Progress => ({ ...p, stage: "resolved", ctx }),
-          failOrThrow,
-        );
-      }
-    }
-    items.push({ ...item, progress });
-  }
+    if (p.stage !== "validated") return item;
+    const ctx = () => resolveNow(tables, p.event.merchantId, p.rule.needs(p.event));
+    return { ...item, progress: settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() })) };
+  });
+  // Those still missing a reference wait together, so a batch waits at most one timeout.
+  await Promise.all(
+    items.map(async (item, i) => {
+      const p = batch.items[i]?.progress;
+      const now = item.progress;
+      if (p?.stage !== "validated" || now.stage !== "failed" || !(now.error instanceof UnresolvedError))
+        return;
+      item.progress = await resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
+        (ctx): Progress => ({ ...p, stage: "resolved", ctx }),
+        (e: unknown) => outcomeOfError(e, item, "resolution", POSTING_ATTEMPTS) as Progress,
+      );
+    }),
+  );
   return { ...batch, items };
 }
 
-/** The posting rules proper: pure, so a failure here is either bad input or a bug. */
+/** The posting rules proper: pure, so a failure here is either bad input or a defect. */
 export function post(batch: ItemBatch): ItemBatch {
-  return mapItems(batch, (p, item) => {
+  return mapItems(batch, "posting", (p, item) => {
     if (p.stage !== "resolved") return p;
-    try {
-      return { stage: "posted", event: p.event, result: p.rule.post(p.event, p.ctx, item.origin) };
-    } catch (e) {
-      if (e instanceof PostingError) return failOrThrow(e);
-      throw new Error(
-        `posting rule failed on ${item.origin.topic}@${item.origin.offset}: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
-    }
+    return { stage: "posted", event: p.event, result: p.rule.post(p.event, p.ctx, item.origin) };
   });
 }
 
-function mapItems(batch: ItemBatch, f: (p: Progress, item: Item) => Progress): ItemBatch {
-  return { ...batch, items: batch.items.map((item) => ({ ...item, progress: f(item.progress, item) })) };
+/**
+ * Vouchers → finance.voucher records. A voucher Postgres would refuse, or too large for the
+ * topic, is this event's POSTING_FAILED here, rather than a stalled producer or sink later.
+ */
+export function encode(
+  codec: AvroCodec,
+  schemaId: number,
+  maxRecordBytes: number,
+  batch: ItemBatch,
+): ItemBatch {
+  return mapItems(batch, "encoding", (p) => {
+    if (p.stage !== "posted") return p;
+    const messages: Message[] = p.result.vouchers.map((v) => {
+      const defects = voucherDefects(v);
+      if (defects.length > 0) {
+        throw new PostingFailedError(`voucher ${v.idempotencyKey} is not storable: ${defects.join("; ")}`);
+      }
+      const message = voucherMessage(codec, schemaId, v);
+      const bytes = recordBytes(message);
+      if (bytes > maxRecordBytes) {
+        throw new PostingFailedError(
+          `voucher ${v.idempotencyKey} is ${bytes} bytes, more than finance.voucher takes (${maxRecordBytes})`,
+        );
+      }
+      return message;
+    });
+    return { stage: "encoded", result: p.result, messages };
+  });
 }

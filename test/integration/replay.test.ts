@@ -293,11 +293,10 @@ describe("replay: source events to committed Postgres rows, exactly once in effe
     const crash = new Promise<void>((resolve) => {
       crashed = resolve;
     });
-    const rt = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log };
+    const rt = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log, pool };
     const posting = new PostingService(rt);
     const sink = new SinkService({
       ...rt,
-      pool,
       onFlush: (n) => {
         if (n === 0) return;
         crashed();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import pg from "pg";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { seededAccountId, voucherIdOf } from "../../src/ids.js";
@@ -34,6 +35,8 @@ describe("posting topology against the real broker and registry", () => {
   let vouchers: Voucher[];
   let dlq: ReadRecord[];
   let bad: PublishedScenario["bad"];
+  // Only dead letters too large for their topic are written by the topology; none here.
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
 
   before(async () => {
     k = await connectKafka(config);
@@ -41,7 +44,7 @@ describe("posting topology against the real broker and registry", () => {
     const voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     const dlqStart = await endOffsetsOf(k.admin, DLQ_TOPIC);
     await publishCdc(k, ids);
-    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log });
+    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, pool });
     await service.start();
     ({ bad } = await publishEvents(k, ids));
 
@@ -65,6 +68,7 @@ describe("posting topology against the real broker and registry", () => {
   after(async () => {
     await service?.stop();
     await k?.close();
+    await pool.end();
   });
 
   const byKey = (key: string) => vouchers.filter((v) => v.idempotencyKey === key);

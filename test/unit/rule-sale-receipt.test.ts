@@ -297,12 +297,6 @@ describe("SALE_RECEIPT / SALE_CHANGE_RETURN posting", () => {
     });
   });
 
-  it("an order without a code is labelled by its id", () => {
-    const [v] = postEvent(rule, paymentSucceeded({ saleOrderCode: "" })).vouchers;
-    assert.equal(v?.source.code, null);
-    assert.equal(v?.reason.en, "Payment received for sale order so-1");
-  });
-
   it("a context missing what needs asked for is a bug (plain Error), not bad input", () => {
     const event = paymentSucceeded();
     const ctx = resolve({ accountIds: [], controlCodes: ["SALES_REVENUE"], purchaseOrderId: null });
@@ -338,6 +332,12 @@ describe("payment.success validation", () => {
     ["negative orderTotal", () => paymentSucceeded({ orderTotal: money("-1") })],
     ["orderTotal with 5 decimal places", () => paymentSucceeded({ orderTotal: money("0.00001") })],
     ["customer with empty id", () => paymentSucceeded({ customer: { id: "", name: "A" } })],
+    // CONTRACTS "Field limits": codes are identifiers, 1–255 characters.
+    ["empty saleOrderCode", () => paymentSucceeded({ saleOrderCode: "" })],
+    ["NUL in saleOrderCode", () => paymentSucceeded({ saleOrderCode: "SO\u00001" })],
+    ["customer name with NUL", () => paymentSucceeded({ customer: { id: "c", name: "A\u0000" } })],
+    ["lowercase currency", () => paymentSucceeded({ currency: "vnd" })],
+    ["occurredAt before 1970", () => paymentSucceeded({ occurredAt: -1 })],
     ["no attempts at all", () => paymentSucceeded({ attempts: [] })],
   ];
   for (const [name, make] of invalid) {
@@ -349,7 +349,7 @@ describe("payment.success validation", () => {
   it("accepts every event the posting table uses", () => {
     for (const c of cases) rule.validate(paymentSucceeded({ attempts: c.attempts }));
     rule.validate(withAttempt({}));
-    rule.validate(paymentSucceeded({ customer: { id: "c", name: "" }, saleOrderCode: "" }));
+    rule.validate(paymentSucceeded({ customer: { id: "c", name: "" } }));
     // The rule does not police which methods may carry a tendered amount.
     const cardWithTender = attempt({ uid: "x", amount: money("5"), tendered: money("5") });
     rule.validate(paymentSucceeded({ attempts: [cardWithTender] }));

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Needs, ResolvedContext } from "../../src/domain/context.js";
-import { CrossTenantError, InvalidPayloadError, TransientInfraError } from "../../src/errors.js";
+import {
+  CrossTenantError,
+  InvalidPayloadError,
+  PostingFailedError,
+  TransientInfraError,
+} from "../../src/errors.js";
 import type { PostingRule, SourceEvent } from "../../src/rules/index.js";
 import type { Item, ItemBatch } from "../../src/topology/items.js";
-import { deadLetterHeaders, publish } from "../../src/topology/publish.js";
+import { deadLetterHeaders, OVERSIZE_HEADER } from "../../src/topology/messages.js";
+import { type PublishDeps, publish } from "../../src/topology/publish.js";
 import type { RecordSender } from "../../src/topology/record-sender.js";
-import { post, validate } from "../../src/topology/stages.js";
+import { POSTING_ATTEMPTS, post, validate } from "../../src/topology/stages.js";
 
 const NEEDS: Needs = { accountIds: [], controlCodes: [], purchaseOrderId: null };
 const CTX: ResolvedContext = { accounts: new Map(), control: new Map(), purchaseOrder: null, vendor: null };
@@ -40,6 +46,12 @@ const batchOf = (...items: Item[]): ItemBatch => ({
   nextOffset: "42",
 });
 
+const deps = (sender: RecordSender): PublishDeps => ({
+  sender,
+  maxRecordBytes: 1_000_000,
+  keepOversized: async () => assert.fail("nothing here is oversized"),
+});
+
 describe("topology stages: dead letter or retry, decided by error type", () => {
   it("turns a posting error into a dead-letter outcome for that event only", () => {
     const bad = ruleThat({
@@ -61,16 +73,31 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
     assert.throws(() => validate(batchOf(item(flaky))), TransientInfraError);
   });
 
-  it("treats an exception from a posting rule that is not a posting error as a bug: the batch fails", () => {
+  it("tries a rule that throws an unexpected error a few times, then dead-letters that event only as POSTING_FAILED", () => {
+    let calls = 0;
     const buggy = ruleThat({
       post: () => {
-        throw new Error("unbalanced voucher");
+        calls++;
+        throw new TypeError("cannot read properties of undefined");
       },
     });
-    assert.throws(
-      () => post(batchOf(item(buggy, "resolved"))),
-      /posting rule failed on inventory.adjusted@41/,
-    );
+    const out = post(batchOf(item(buggy, "resolved"), item(ruleThat({}), "resolved")));
+    assert.equal(calls, POSTING_ATTEMPTS);
+    const p = out.items[0]?.progress;
+    assert.equal(p?.stage, "failed");
+    assert.ok(p?.stage === "failed" && p.error instanceof PostingFailedError);
+    assert.match(p.error.message, /posting failed on inventory.adjusted-2@41: cannot read properties/);
+    assert.equal(out.items[1]?.progress.stage, "posted");
+  });
+
+  it("posts an event whose unexpected error does not come back on a later attempt", () => {
+    let calls = 0;
+    const flaky = ruleThat({
+      validate: () => {
+        if (++calls === 1) throw new RangeError("once");
+      },
+    });
+    assert.equal(validate(batchOf(item(flaky))).items[0]?.progress.stage, "validated");
   });
 
   it("publishes dead letters byte for byte with Kafka Connect's error headers, and returns skips", async () => {
@@ -80,15 +107,15 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
       ...item(ruleThat({})),
       progress: { stage: "failed", error: new CrossTenantError("account a of m2") },
     };
-    const posted: Item = {
+    const encoded: Item = {
       ...item(ruleThat({})),
       progress: {
-        stage: "posted",
-        event,
+        stage: "encoded",
         result: { vouchers: [], skips: [{ reason: "ZERO_VALUE_DELTA", eventId: "e1", subject: null }] },
+        messages: [],
       },
     };
-    const out = await publish(sender, {} as never, 1, batchOf(failed, posted));
+    const out = await publish(deps(sender), batchOf(failed, encoded));
     assert.deepEqual(
       out.skips.map((s) => s.reason),
       ["ZERO_VALUE_DELTA"],
@@ -123,10 +150,43 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
 
   it("refuses to publish a batch with an event left unfinished", async () => {
     const sender = { send: async () => {} } as unknown as RecordSender;
-    await assert.rejects(
-      publish(sender, {} as never, 1, batchOf(item(ruleThat({})))),
-      /left the topology unfinished/,
+    await assert.rejects(publish(deps(sender), batchOf(item(ruleThat({})))), /left the topology unfinished/);
+  });
+
+  it("keeps a dead letter too large for its topic in Postgres, and puts a stub with its size on the topic", async () => {
+    const sent: { topic: string; messages: { value: unknown; headers: Record<string, unknown> }[] }[][] = [];
+    const kept: { value: Buffer | null; headers: Record<string, string>; reason: string }[] = [];
+    const big: Item = {
+      ...item(ruleThat({})),
+      progress: { stage: "failed", error: new InvalidPayloadError("eventId has 300000 characters") },
+    };
+    big.record = { ...big.record, value: Buffer.alloc(300_000, 1), headers: { h: Buffer.alloc(900_000, 2) } };
+    const order: string[] = [];
+    await publish(
+      {
+        sender: {
+          send: async (tm: never) => {
+            order.push("produce");
+            sent.push(tm);
+          },
+        } as unknown as RecordSender,
+        maxRecordBytes: 1_000_000,
+        keepOversized: async (records) => {
+          order.push("store");
+          kept.push(...records);
+        },
+      },
+      batchOf(big),
     );
+    assert.deepEqual(order, ["store", "produce"], "stored before anything is produced or committed");
+    assert.equal(kept.length, 1);
+    assert.deepEqual(kept[0]?.value, big.record.value, "the whole value, byte for byte");
+    assert.equal(kept[0]?.reason, "INVALID_PAYLOAD");
+    assert.equal(kept[0]?.headers.h?.length, 900_000);
+    const stub = sent[0]?.[0]?.messages[0];
+    assert.equal(stub?.value, null);
+    assert.ok(Number(stub?.headers[OVERSIZE_HEADER]) > 1_000_000);
+    assert.equal(stub?.headers["finance.dlq.reason"], "INVALID_PAYLOAD");
   });
 
   it("names the reason in the headers exactly as CONTRACTS.md lists it", () => {

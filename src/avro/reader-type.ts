@@ -1,0 +1,34 @@
+import avro from "avsc";
+import { DecimalType } from "./decimal-type.js";
+
+/**
+ * Avro `long` that never refuses a value: a safe integer decodes as a number, anything larger
+ * as a bigint, so an out-of-range timestamp reaches validation (INVALID_PAYLOAD with a precise
+ * message) instead of failing the decode. avsc's own long throws "potential precision loss".
+ */
+const WideLongType = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => {
+    const n = buf.readBigInt64LE();
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  },
+  toBuffer: (n: number | bigint) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(n));
+    return buf;
+  },
+  fromJSON: (n: number) => n,
+  toJSON: (n: number | bigint) => Number(n),
+  isValid: (n: unknown) => (typeof n === "number" && Number.isSafeInteger(n)) || typeof n === "bigint",
+  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/**
+ * The project's own schema for a subject, as the type a writer's data is resolved to
+ * (CONTRACTS "Schema evolution"): decimals as decimal.js, longs that never throw.
+ */
+export function readerType(schema: object): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, {
+    logicalTypes: { decimal: DecimalType },
+    registry: { long: WideLongType },
+  });
+}
