@@ -36,6 +36,20 @@ export function isTransientPgError(e: unknown): boolean {
   );
 }
 
+/**
+ * True when Postgres refused the data itself: a data exception (class 22: bad encoding such as
+ * a NUL byte, a value out of range, numeric overflow), an integrity constraint (class 23) or a
+ * program limit (54000, e.g. an index row too large). Writing the same record again fails the
+ * same way, so it is isolated and dead-lettered. Decided by SQLSTATE only: an outage, a missing
+ * table or a syntax error must never dead-letter anything, however its message reads.
+ */
+export function isContentRefusal(e: unknown): boolean {
+  if (!(e instanceof Error) || isTransientPgError(e)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return code.startsWith("22") || code.startsWith("23") || code === "54000";
+}
+
 /** The error to throw for `e`: a TransientInfraError when retrying can help, else `e` itself. */
 export function asInfraError(e: unknown, what: string): unknown {
   if (e instanceof TransientInfraError || !isTransientPgError(e)) return e;
