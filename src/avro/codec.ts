@@ -63,7 +63,10 @@ export class AvroCodec {
     const missing = new Set<number>();
     for (const v of values) {
       const id = schemaIdOf(v);
-      if (id !== null && !this.types.has(id) && !this.unknownIds.has(id)) missing.add(id);
+      if (id === null || this.types.has(id) || this.unknownIds.has(id)) continue;
+      // Registries number schemas from 1: a negative id names none, so there is nothing to ask.
+      if (id < 0) this.unknownIds.add(id);
+      else missing.add(id);
     }
     await Promise.all([...missing].map((id) => this.fetchType(id)));
   }
@@ -168,9 +171,7 @@ export class AvroCodec {
         const type = await withDeadline(this.patience, `fetching schema ${id}`, this.registry.getSchema(id));
         this.types.set(id, type as unknown as avro.Type);
       } catch (e) {
-        // Only "no such schema" is an answer about the id; anything else (a timeout, which the
-        // client reports as status 400, auth, a 5xx) says nothing about it and is retried.
-        if ((e as { status?: number }).status === 404) this.unknownIds.add(id);
+        if (isAnswerAboutSchema(e)) this.unknownIds.add(id);
         else throw transient(e, `fetching schema ${id}`);
       }
     });
@@ -208,6 +209,18 @@ async function retrying<T>(p: Patience, attempt: () => Promise<T>): Promise<T> {
       await sleep(200 * 2 ** i);
     }
   }
+}
+
+/**
+ * The registry's answer is about the schema itself: it has no such id (404), or what it holds
+ * under the id is no Avro schema this codec can use (the client fails after the HTTP answer,
+ * without a status). Anything else — a timeout or refused connection, which the client reports
+ * as status 400, auth, a 5xx, our own deadline — says nothing about the id and is retried.
+ */
+function isAnswerAboutSchema(e: unknown): boolean {
+  if (e instanceof TransientInfraError) return false;
+  const status = (e as { status?: number }).status;
+  return status === 404 || status === undefined;
 }
 
 /** Refusals of a schema (invalid, incompatible) are final; every other failure is the registry being unwell. */

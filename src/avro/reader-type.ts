@@ -23,11 +23,24 @@ const WideLongType = avro.types.LongType.__with({
 });
 
 /**
+ * `{"type": "long", "logicalType": …}` as plain "long": avsc builds such an object's type
+ * directly, past the registry, so only the plain name gets WideLongType. Timestamps stay
+ * epoch millis either way (no timestamp logical type is registered).
+ */
+function plainLongs(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(plainLongs);
+  if (schema === null || typeof schema !== "object") return schema;
+  const o = schema as Record<string, unknown>;
+  if (o.type === "long") return "long";
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plainLongs(v)]));
+}
+
+/**
  * The project's own schema for a subject, as the type a writer's data is resolved to
  * (CONTRACTS "Schema evolution"): decimals as decimal.js, longs that never throw.
  */
 export function readerType(schema: object): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, {
+  return avro.Type.forSchema(plainLongs(schema) as avro.Schema, {
     logicalTypes: { decimal: DecimalType },
     registry: { long: WideLongType },
   });
