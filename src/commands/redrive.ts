@@ -11,6 +11,7 @@ import {
   tp,
 } from "../kafka.js";
 import { DLQ_TOPIC } from "../topics.js";
+import { OVERSIZE_HEADER } from "../topology/messages.js";
 import { runtime } from "./runtime.js";
 
 const ERROR_HEADER = /^(__connect\.errors\.|finance\.dlq\.)/;
@@ -20,14 +21,17 @@ export interface RedriveSummary {
   kept: Record<string, number>;
 }
 
-/** The original record of a dead letter, back for its source topic, or null when it names none. */
+/**
+ * The original record of a dead letter, back for its source topic, or null when it names none
+ * or is the stub of one too large for the topic (its bytes are in finance.dead_letter only).
+ */
 export function originalRecord(
   headers: IHeaders,
   key: Buffer | null,
   value: Buffer | null,
 ): { topic: string; message: Message } | null {
   const topic = headerText(headers, "__connect.errors.topic");
-  if (!topic) return null;
+  if (!topic || headerText(headers, OVERSIZE_HEADER) !== null) return null;
   const original = Object.fromEntries(Object.entries(headers).filter(([name]) => !ERROR_HEADER.test(name)));
   return { topic, message: { key, value, headers: original } };
 }

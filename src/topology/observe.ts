@@ -9,11 +9,14 @@ export function observeBatch(log: Logger) {
     for (const v of b.vouchers) metrics.vouchersEmitted.inc({ kind: v.kind });
     for (const s of b.skips) {
       metrics.skips.inc({ reason: s.reason });
-      log.info({ eventId: s.eventId, reason: s.reason, subject: s.subject }, "nothing to book");
+      // debug: a bulk replay would otherwise log a line for a quarter of all events (SPEC §4)
+      log.debug({ eventId: s.eventId, reason: s.reason, subject: s.subject }, "nothing to book");
     }
     for (const d of b.deadLetters) {
       metrics.deadLetters.inc({ topic: d.origin.topic, reason: d.reason });
-      log.warn({ ...d.origin, reason: d.reason, error: d.message }, "event dead-lettered");
+      // bad input is expected weather; a defect that kept failing (POSTING_FAILED) needs a person
+      const level = d.reason === "POSTING_FAILED" ? "error" : "warn";
+      log[level]({ ...d.origin, reason: d.reason, error: d.message }, "event dead-lettered");
     }
   };
 }
