@@ -1,45 +1,69 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Account, ControlCode } from "../domain/accounts.js";
+import type { Account, AccountType, ControlCode } from "../domain/accounts.js";
 import type { Needs, PurchaseOrderRef, ResolvedContext, VendorRef } from "../domain/context.js";
 import { CrossTenantError, InvalidPayloadError, UnresolvedError } from "../errors.js";
+import { seededAccountId } from "../ids.js";
 import type { MaterializedTables } from "./tables.js";
 
+/** Worst first: a cross-tenant reference is never posted whatever else is wrong (SPEC §5), a bad
+ * reference will not fix itself, and only a purely missing one is worth waiting for. */
+const PRECEDENCE = [CrossTenantError, InvalidPayloadError, UnresolvedError] as const;
+
+type Problem = CrossTenantError | InvalidPayloadError | UnresolvedError;
+
 /**
- * Resolves an event's references against the local tables, now. Missing → UnresolvedError
- * (usually CDC that has not arrived yet); owned by another merchant → CrossTenantError.
+ * Resolves an event's references against the local tables, now. Every reference is checked —
+ * owner, type and status for every account, money or control — and the worst problem found
+ * wins: CROSS_TENANT, then INVALID_PAYLOAD, then UNRESOLVED (usually CDC not arrived yet).
+ * Control accounts are the merchant's seeded ones, by their deterministic ids, so the answer
+ * never depends on the order in which CDC rows arrived.
  */
 export function resolveNow(tables: MaterializedTables, merchantId: string, needs: Needs): ResolvedContext {
-  const owned = <T extends { merchantId: string }>(what: string, id: string, found: T | undefined): T => {
-    if (!found) throw new UnresolvedError(`${what} ${id} not found for merchant ${merchantId}`);
-    if (found.merchantId !== merchantId) {
-      throw new CrossTenantError(`${what} ${id} belongs to merchant ${found.merchantId}, not ${merchantId}`);
-    }
-    return found;
+  const problems: Problem[] = [];
+  const owned = <T extends { merchantId: string }>(what: string, id: string, found: T | undefined) => {
+    if (!found) problems.push(new UnresolvedError(`${what} ${id} not found for merchant ${merchantId}`));
+    else if (found.merchantId !== merchantId) {
+      problems.push(
+        new CrossTenantError(`${what} ${id} belongs to merchant ${found.merchantId}, not ${merchantId}`),
+      );
+    } else return found;
+    return undefined;
+  };
+  const usable = (what: string, id: string, type: AccountType, found: Account | undefined) => {
+    const account = owned(what, id, found);
+    if (account && account.type !== type) {
+      problems.push(
+        new InvalidPayloadError(`${what} ${id} is a ${account.type} account, not a ${type} account`),
+      );
+    } else if (account && account.status !== "ACTIVE") {
+      problems.push(new InvalidPayloadError(`${what} ${id} is ${account.status}, not ACTIVE`));
+    } else return account;
+    return undefined;
   };
 
   const accounts = new Map<string, Account>();
   for (const id of needs.accountIds) {
-    const account = owned("account", id, tables.account(id));
-    if (account.type !== "MONEY")
-      throw new InvalidPayloadError(`account ${id} is a ${account.type} account, not a money account`);
-    accounts.set(id, account);
+    const account = usable("account", id, "MONEY", tables.account(id));
+    if (account) accounts.set(id, account);
   }
   const control = new Map<ControlCode, Account>();
   for (const code of needs.controlCodes) {
-    const account = tables.controlAccount(merchantId, code);
-    if (!account) throw new UnresolvedError(`control account ${code} not found for merchant ${merchantId}`);
-    control.set(code, account);
+    const id = seededAccountId(merchantId, code);
+    const account = usable(`control account ${code}`, id, "CONTROL", tables.account(id));
+    if (account) control.set(code, account);
   }
   let purchaseOrder: PurchaseOrderRef | null = null;
   let vendor: VendorRef | null = null;
   if (needs.purchaseOrderId !== null) {
-    purchaseOrder = owned(
-      "purchase order",
-      needs.purchaseOrderId,
-      tables.purchaseOrder(needs.purchaseOrderId),
-    );
-    vendor = owned("vendor", purchaseOrder.vendorId, tables.vendor(purchaseOrder.vendorId));
+    const id = needs.purchaseOrderId;
+    purchaseOrder = owned("purchase order", id, tables.purchaseOrder(id)) ?? null;
+    if (purchaseOrder)
+      vendor = owned("vendor", purchaseOrder.vendorId, tables.vendor(purchaseOrder.vendorId)) ?? null;
   }
+  const worst = PRECEDENCE.map((kind) => problems.find((p) => p instanceof kind)).find(
+    (p) => p !== undefined,
+  );
+  if (worst) throw worst;
   return { accounts, control, purchaseOrder, vendor };
 }
 
