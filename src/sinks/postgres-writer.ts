@@ -1,7 +1,8 @@
 import type { PoolClient } from "pg";
-import { assertBalanced, type LedgerLine, type Voucher, type VoucherKind } from "../domain/voucher.js";
+import type { LedgerLine, Voucher, VoucherKind } from "../domain/voucher.js";
+import { voucherDefects } from "../domain/voucher-check.js";
 import { log } from "../log.js";
-import { formatMoney, moneyDefect } from "../money.js";
+import { formatMoney } from "../money.js";
 import { contentHash } from "./content-hash.js";
 import { type CopyValue, copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./pg-errors.js";
@@ -134,16 +135,18 @@ export function voucherJson(v: Voucher): VoucherJson {
   };
 }
 
-/** Amounts that numeric(19,4) would round or reject are a posting bug: refuse before writing. */
+/**
+ * Why a voucher cannot be booked as it is (a posting bug, or content Postgres would refuse),
+ * or null when it can: checked before writing, so the sink refuses such a voucher on its own.
+ */
+export function unwritableReason(v: Voucher): string | null {
+  const defects = voucherDefects(v);
+  return defects.length === 0 ? null : `voucher ${v.idempotencyKey} cannot be booked: ${defects.join("; ")}`;
+}
+
 function assertWritable(v: Voucher): void {
-  for (const [what, amount] of [
-    ["amount", v.amount],
-    ...v.lines.map((l) => [`line ${l.lineNo}`, l.amount]),
-  ]) {
-    const defect = moneyDefect(amount);
-    if (defect) throw new Error(`voucher ${v.idempotencyKey}: ${what} ${defect}`);
-  }
-  assertBalanced(v);
+  const reason = unwritableReason(v);
+  if (reason !== null) throw new Error(reason);
 }
 
 function bump(counts: KindCounts, kind: VoucherKind): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Voucher, VoucherKind } from "../../src/domain/voucher.js";
 import { voucherIdOf } from "../../src/ids.js";
 import { money } from "../../src/money.js";
@@ -52,5 +53,30 @@ export function sampleVoucher(
         amount: change,
       },
     ],
+  };
+}
+
+/**
+ * Vouchers Postgres refuses for their content, each for another reason, with the error it
+ * is refused with: some caught by the sink's pre-check, some only by Postgres itself.
+ */
+export function refusedVouchers(id: string) {
+  // incompressible, so its unique index row really is too large (54000)
+  const hugeKey = `SALE_RECEIPT:m-1:SALE_ORDER:${randomBytes(50_000).toString("hex")}`;
+  const withNul = sampleVoucher(`${id}-nul`);
+  withNul.reason.en = "Sale\u0000";
+  return {
+    hugeKey: {
+      voucher: { ...sampleVoucher(`${id}-huge`), idempotencyKey: hugeKey, voucherId: voucherIdOf(hugeKey) },
+      error: /index row/,
+    },
+    nul: { voucher: withNul, error: /NUL/ },
+    farFuture: { voucher: { ...sampleVoucher(`${id}-future`), occurredAt: 8.64e15 }, error: /occurredAt/ },
+    // a CHECK violation (23514), and a voucher id that is no uuid (22P02, raised inside COPY)
+    badType: {
+      voucher: { ...sampleVoucher(`${id}-type`), type: "REFUND" } as unknown as Voucher,
+      error: /check constraint/,
+    },
+    badId: { voucher: { ...sampleVoucher(`${id}-id`), voucherId: "not-a-uuid" }, error: /uuid/ },
   };
 }

@@ -1,0 +1,49 @@
+import type { IHeaders } from "kafkajs";
+import { headerStrings, headerText } from "../kafka.js";
+import type { DeadLetterRecord } from "./dead-letter-writer.js";
+
+/** A Kafka record the sink consumed: where it sits and its bytes, kept to dead-letter it as it arrived. */
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+const INT4_MAX = 2_147_483_647;
+const INT8_MAX = 9_223_372_036_854_775_807n;
+
+/** The record as a dead letter at its own topic, partition and offset, byte for byte. */
+export function deadLetterAt(source: SourceRecord, reason: string, error: string): DeadLetterRecord {
+  const { topic, partition, offset, key, value, headers } = source;
+  return { topic, partition, offset, key, value, headers: headerStrings(headers), reason, error };
+}
+
+/** A partition and offset header that fit finance.dead_letter's int and bigint columns, or null. */
+function originOf(headers: IHeaders): { topic: string; partition: number; offset: string } | null {
+  const topic = headerText(headers, "__connect.errors.topic");
+  const partition = headerText(headers, "__connect.errors.partition") ?? "";
+  const offset = headerText(headers, "__connect.errors.offset") ?? "";
+  if (!topic || !/^\d{1,10}$/.test(partition) || !/^\d{1,19}$/.test(offset)) return null;
+  if (Number(partition) > INT4_MAX || BigInt(offset) > INT8_MAX) return null;
+  return { topic, partition: Number(partition), offset };
+}
+
+/**
+ * A record from finance.posting.dlq, keyed by where the failed event came from; when those
+ * headers are missing, malformed or out of the columns' range (a hostile "99999999999" would
+ * fail every insert of its batch), by the dead letter's own place, so it is still stored once.
+ */
+export function dlqRecord(source: SourceRecord): DeadLetterRecord {
+  const headers = source.headers;
+  return {
+    ...deadLetterAt(
+      source,
+      headerText(headers, "finance.dlq.reason") ?? "UNKNOWN",
+      headerText(headers, "__connect.errors.exception.message") ?? "",
+    ),
+    ...originOf(headers),
+  };
+}

@@ -1,0 +1,113 @@
+import type { Pool } from "pg";
+import type { Account } from "../domain/accounts.js";
+import type { Voucher } from "../domain/voucher.js";
+import { PostingFailedError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { metrics } from "../metrics.js";
+import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
+import { deadLetterAt, type SourceRecord } from "./dead-letter-records.js";
+import { type DeadLetterRecord, insertDeadLetters } from "./dead-letter-writer.js";
+import { isolateRefusals, type Refusal } from "./isolate-refusals.js";
+import { unwritableReason, writeVoucherBatch } from "./postgres-writer.js";
+
+/** One thing to book, with the Kafka record it came from, so a refused one is dead-lettered as it arrived. */
+export type SinkWork = { source: SourceRecord } & (
+  | { kind: "voucher"; voucher: Voucher }
+  | { kind: "deadLetter"; record: DeadLetterRecord }
+  | { kind: "account"; account: Account; mode: AccountWriteMode }
+);
+
+type WorkOf<K extends SinkWork["kind"]> = Extract<SinkWork, { kind: K }>;
+
+async function bookVouchers(pool: Pool, vouchers: readonly Voucher[]): Promise<void> {
+  const result = await writeVoucherBatch(pool, vouchers);
+  for (const [kind, n] of Object.entries(result.inserted)) metrics.vouchersPosted.inc({ kind }, n);
+  for (const [kind, n] of Object.entries(result.replayed)) metrics.voucherReplays.inc({ kind }, n);
+  metrics.contentConflicts.inc(result.conflicts.length);
+  const now = Date.now();
+  for (const v of vouchers) metrics.eventToPostingSeconds.observe(Math.max(0, now - v.occurredAt) / 1000);
+}
+
+const accountOf = (w: WorkOf<"account">) => w.account;
+const recordOf = (w: WorkOf<"deadLetter">) => w.record;
+const voucherOf = (w: WorkOf<"voucher">) => w.voucher;
+
+/**
+ * Books one flush: accounts, dead letters, then vouchers. Each write step isolates the records
+ * Postgres refuses for their content (and vouchers that fail the pre-check), books the rest and
+ * returns what was refused. Outages and other errors are thrown, so the flush is retried whole;
+ * every step is idempotent.
+ */
+async function bookAll(pool: Pool, work: readonly SinkWork[]): Promise<Refusal<SinkWork>[]> {
+  const ofKind = <K extends SinkWork["kind"]>(kind: K) => work.filter((w): w is WorkOf<K> => w.kind === kind);
+  const accountsIn = (mode: AccountWriteMode) => ofKind("account").filter((w) => w.mode === mode);
+  const upsert = (mode: AccountWriteMode) => (ws: readonly WorkOf<"account">[]) =>
+    upsertAccounts(pool, ws.map(accountOf), mode);
+  const writable: WorkOf<"voucher">[] = [];
+  const unwritable: Refusal<SinkWork>[] = [];
+  for (const w of ofKind("voucher")) {
+    const reason = unwritableReason(w.voucher);
+    if (reason === null) writable.push(w);
+    else unwritable.push({ item: w, error: new PostingFailedError(reason) });
+  }
+  // Steps run one after another. Seeding goes before CDC rows: it only creates what is
+  // missing, so a merchant's later rename stands.
+  return [
+    ...(await isolateRefusals(accountsIn("insertMissing"), upsert("insertMissing"))),
+    ...(await isolateRefusals(accountsIn("replace"), upsert("replace"))),
+    ...(await isolateRefusals(ofKind("deadLetter"), (ws) => insertDeadLetters(pool, ws.map(recordOf)))),
+    ...unwritable,
+    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, ws.map(voucherOf)))),
+  ];
+}
+
+const itemOf = <T>(r: Refusal<T>) => r.item;
+
+type Place = Pick<DeadLetterRecord, "topic" | "partition" | "offset">;
+const placeOf = ({ topic, partition, offset }: Place) => ({ topic, partition, offset: String(offset) });
+
+/**
+ * Stores each refused record as a POSTING_FAILED dead letter at its own topic, partition and
+ * offset, so its partition moves on. A dead letter Postgres refuses too is only logged: the
+ * record is still on Kafka, and retrying it would stall the sink forever.
+ */
+async function deadLetterRefused(
+  pool: Pool,
+  log: Logger,
+  refused: readonly Refusal<SinkWork>[],
+): Promise<void> {
+  // one dead letter per Kafka record, however many rows it carried (a merchant seeds several accounts)
+  const letters = new Map<string, Refusal<DeadLetterRecord>>();
+  for (const { item, error } of refused) {
+    const id = JSON.stringify(placeOf(item.source));
+    if (!letters.has(id))
+      letters.set(id, { item: deadLetterAt(item.source, "POSTING_FAILED", error.message), error });
+  }
+  const all = [...letters.values()];
+  const unstorable = await isolateRefusals(all.map(itemOf), (ls) => insertDeadLetters(pool, ls));
+  const lost = new Map(unstorable.map((u) => [u.item, u.error]));
+  for (const { item, error } of all) {
+    const place = placeOf(item);
+    metrics.errors.inc({ stage: "sink", type: PostingFailedError.name });
+    const deadLetterError = lost.get(item);
+    if (deadLetterError) {
+      log.error(
+        { ...place, err: error, deadLetterError },
+        "sink: Postgres refused a record and its dead letter; not stored, the record is only on Kafka",
+      );
+      continue;
+    }
+    metrics.deadLetters.inc({ topic: item.topic, reason: "POSTING_FAILED" });
+    log.error(
+      { ...place, err: error },
+      "sink: Postgres refused a record for its content; stored as a dead letter",
+    );
+  }
+}
+
+/** Books a flush, dead-letters what Postgres refused, and returns how many records were refused. */
+export async function flushSinkWork(pool: Pool, log: Logger, work: readonly SinkWork[]): Promise<number> {
+  const refused = await bookAll(pool, work);
+  await deadLetterRefused(pool, log, refused);
+  return refused.length;
+}
