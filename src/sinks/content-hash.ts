@@ -1,20 +1,39 @@
 import { createHash } from "node:crypto";
 import type { Voucher } from "../domain/voucher.js";
-import { formatMoney } from "../money.js";
+import { formatMoney, type Money, money } from "../money.js";
 
 /**
- * The voucher's accounting content as a canonical string: every field except `origin`, so a
- * re-published event (new eventId, topic offset) replays idempotently instead of conflicting.
- * Arrays in a fixed order rather than objects keep the text independent of key order; money
- * goes through formatMoney so 1 and 1.0000 serialize alike. Bump the version tag whenever the
- * layout changes — stored hashes of the old layout would otherwise all look like conflicts.
+ * What a voucher's content is made of, whether it comes from the posting rules (amounts as
+ * decimals) or back from Postgres as JSON (amounts as numeric text).
  */
-export function canonicalContent(v: Voucher): string {
+export type VoucherContent = Omit<Voucher, "amount" | "lines" | "origin" | "occurredAt"> & {
+  amount: Money | string;
+  lines: readonly {
+    lineNo: number;
+    accountId: string;
+    accountCode: string | null;
+    side: string;
+    amount: Money | string;
+  }[];
+};
+
+/** Hashes of this layout carry the prefix; a stored hash without it is of the legacy (v1) layout. */
+export const HASH_PREFIX = "c2:";
+
+const amountText = (a: Money | string) => formatMoney(typeof a === "string" ? money(a) : a);
+
+/**
+ * The voucher's accounting content (SPEC §3) as a canonical string: kind, type, category,
+ * currency, amount, party, reason, source and lines — and not `origin` or `occurredAt`, so an
+ * upstream re-publication (new eventId, new occurredAt, same facts) is an idempotent replay.
+ * Arrays in a fixed order keep the text independent of key order; money at 4 places, so 1 and
+ * 1.0000 are alike. A layout change needs a new prefix and a path for stored hashes.
+ */
+export function canonicalContent(v: VoucherContent): string {
   const lines = [...v.lines]
     .sort((a, b) => a.lineNo - b.lineNo)
-    .map((l) => [l.lineNo, l.accountId, l.accountCode, l.side, formatMoney(l.amount)]);
+    .map((l) => [l.lineNo, l.accountId, l.accountCode, l.side, amountText(l.amount)]);
   return JSON.stringify([
-    "v1",
     v.voucherId,
     v.idempotencyKey,
     v.merchantId,
@@ -22,16 +41,18 @@ export function canonicalContent(v: Voucher): string {
     v.kind,
     v.category,
     v.currency,
-    formatMoney(v.amount),
+    amountText(v.amount),
     [v.party.type, v.party.id, v.party.name && [v.party.name.en, v.party.name.vi]],
     [v.reason.en, v.reason.vi],
     [v.source.type, v.source.id, v.source.code],
-    v.occurredAt,
     lines,
   ]);
 }
 
-/** sha256 (hex) of canonicalContent: equal for replays, different for a conflicting version. */
-export function contentHash(v: Voucher): string {
-  return createHash("sha256").update(canonicalContent(v)).digest("hex");
+/** Prefixed sha256 (hex) of canonicalContent: equal for replays, different for a conflicting version. */
+export function contentHash(v: VoucherContent): string {
+  return HASH_PREFIX + createHash("sha256").update(canonicalContent(v)).digest("hex");
 }
+
+/** A hash stored by a version before this layout, which also hashed occurredAt. */
+export const isLegacyHash = (hash: string) => !hash.startsWith(HASH_PREFIX);

@@ -3,7 +3,7 @@ import type { LedgerLine, Voucher, VoucherKind } from "../domain/voucher.js";
 import { voucherDefects } from "../domain/voucher-check.js";
 import { log } from "../log.js";
 import { formatMoney } from "../money.js";
-import { contentHash } from "./content-hash.js";
+import { contentHash, isLegacyHash } from "./content-hash.js";
 import { type CopyValue, copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./pg-errors.js";
 
@@ -82,13 +82,14 @@ const cols = VOUCHER_COLUMNS.join(", ");
 /**
  * First copy of each key wins (DISTINCT ON by batch order); lines follow only the vouchers this
  * statement really inserted. Keys are inserted in sorted order so two writers that overlap
- * during a rebalance lock rows in the same order.
+ * during a rebalance lock rows in the same order. No conflict target: a concurrent writer's
+ * row may collide on voucher_id as well as on the key, and either is the same voucher.
  */
 const INSERT_SQL = `
   WITH ins AS (
     INSERT INTO finance.voucher (${cols})
     SELECT DISTINCT ON (idempotency_key) ${cols} FROM pg_temp.stage_voucher ORDER BY idempotency_key, ord
-    ON CONFLICT (idempotency_key) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING voucher_id, idempotency_key
   ), lines AS (
     INSERT INTO finance.ledger_line (${LINE_COLUMNS.join(", ")})
@@ -153,6 +154,19 @@ function bump(counts: KindCounts, kind: VoucherKind): void {
   counts[kind] = (counts[kind] ?? 0) + 1;
 }
 
+/**
+ * Rewrites hashes stored in the legacy layout once their content has been compared, so each
+ * old voucher is compared field by field only the first time it is replayed.
+ */
+async function upgradeLegacyHashes(client: PoolClient, hashes: ReadonlyMap<string, string>): Promise<void> {
+  if (hashes.size === 0) return;
+  await client.query(
+    `UPDATE finance.voucher v SET content_hash = x.hash
+     FROM unnest($1::uuid[], $2::text[]) AS x(id, hash) WHERE v.voucher_id = x.id`,
+    [[...hashes.keys()], [...hashes.values()]],
+  );
+}
+
 async function recordConflicts(client: PoolClient, conflicts: ContentConflict[]): Promise<void> {
   const distinct = new Map<string, { c: ContentConflict; n: number }>();
   for (const c of conflicts) {
@@ -214,11 +228,16 @@ export async function writeVoucherBatch(db: Db, vouchers: readonly Voucher[]): P
     const { rows } = await client.query<{ idempotency_key: string }>(INSERT_SQL);
     const keys = new Set(rows.map((r) => r.idempotency_key));
     if (keys.size < staged.length) {
-      const conflicts = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
+      const differing = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
         CONFLICTS_SQL,
       );
-      for (const row of conflicts.rows) {
+      const legacy = differing.rows.filter((row) => isLegacyHash(row.stored_hash));
+      const current = new Map(legacy.map((row) => [row.stored.voucherId, contentHash(row.stored)]));
+      await upgradeLegacyHashes(client, current);
+      for (const row of differing.rows) {
         const s = staged[row.ord] as Staged;
+        // A legacy hash also covered occurredAt: compare the stored content by today's layout.
+        if (current.get(row.stored.voucherId) === s.hash) continue;
         result.conflicts.push({
           key: s.v.idempotencyKey,
           storedHash: row.stored_hash,
@@ -233,11 +252,13 @@ export async function writeVoucherBatch(db: Db, vouchers: readonly Voucher[]): P
   });
 
   const debug = log.isLevelEnabled("debug");
+  const conflicting = new Set(result.conflicts.map((c) => c.incoming));
   for (const s of staged) {
     const key = s.v.idempotencyKey;
     if (firstOf.get(key) === s.ord && insertedKeys.has(key)) {
       bump(result.inserted, s.v.kind);
-    } else {
+    } else if (!conflicting.has(s.v)) {
+      // a conflicting copy is counted as a conflict only, never also as a replay (SPEC §7)
       bump(result.replayed, s.v.kind);
       if (debug) log.debug({ idempotencyKey: key, eventId: s.v.origin.eventId }, "idempotent replay");
     }

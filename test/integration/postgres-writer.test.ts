@@ -35,6 +35,8 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
 const keysOf = (vs: Voucher[]) => vs.map((v) => v.idempotencyKey);
 const voucherRows = (keys: string[]) =>
   count("SELECT 1 FROM finance.voucher WHERE idempotency_key = ANY($1)", [keys]);
+const conflictRows = (key: string) =>
+  count("SELECT 1 FROM finance.content_conflict WHERE idempotency_key = $1", [key]);
 const lineRows = (keys: string[]) =>
   count(
     "SELECT 1 FROM finance.ledger_line l JOIN finance.voucher v USING (voucher_id) WHERE v.idempotency_key = ANY($1)",
@@ -167,6 +169,53 @@ describe("writeVoucherBatch", () => {
     assert.deepEqual(rows, [{ event_id: v.origin.eventId }]);
   });
 
+  it("treats an upstream re-publication (new eventId, new occurredAt, same facts) as a replay", async () => {
+    const v = sampleVoucher(uid("republished"));
+    await writeVoucherBatch(pool, [v]);
+    const republished = {
+      ...v,
+      occurredAt: v.occurredAt + 3_600_000,
+      origin: { eventId: "evt-new", topic: "payment.success", partition: 1, offset: 99 },
+    };
+    const result = await writeVoucherBatch(pool, [republished]);
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
+    assert.equal(await conflictRows(v.idempotencyKey), 0);
+  });
+
+  it("upgrades a database booked with the legacy hash layout without false conflicts", async () => {
+    // As a version before this one booked it: its hash covered occurredAt and had no prefix.
+    const v = sampleVoucher(uid("legacy"));
+    await writeVoucherBatch(pool, [v]);
+    await pool.query("UPDATE finance.voucher SET content_hash = $2 WHERE voucher_id = $1", [
+      v.voucherId,
+      "0".repeat(64),
+    ]);
+    const republished = {
+      ...v,
+      occurredAt: v.occurredAt + 60_000,
+      origin: { eventId: "evt-again", topic: "payment.success", partition: 2, offset: 5 },
+    };
+    const result = await writeVoucherBatch(pool, [republished]);
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
+    assert.equal(await conflictRows(v.idempotencyKey), 0);
+    const { rows } = await pool.query("SELECT content_hash FROM finance.voucher WHERE voucher_id = $1", [
+      v.voucherId,
+    ]);
+    assert.deepEqual(rows, [{ content_hash: contentHash(v) }], "the stored hash is upgraded once compared");
+
+    // A really different copy of a legacy-hashed voucher is still a conflict.
+    const other = sampleVoucher(uid("legacy-conflict"));
+    await writeVoucherBatch(pool, [other]);
+    await pool.query("UPDATE finance.voucher SET content_hash = $2 WHERE voucher_id = $1", [
+      other.voucherId,
+      "f".repeat(64),
+    ]);
+    const changed = sampleVoucher(other.source.id, { revenue: "1" });
+    const conflict = await writeVoucherBatch(pool, [changed]);
+    assert.equal(conflict.conflicts.length, 1);
+    assert.deepEqual(conflict.replayed, {});
+  });
+
   it("keeps the stored voucher when a copy has different content, and records the conflict once", async () => {
     const id = uid("conflict");
     const original = sampleVoucher(id);
@@ -175,7 +224,7 @@ describe("writeVoucherBatch", () => {
 
     const result = await writeVoucherBatch(pool, [changed]);
     assert.deepEqual(result.inserted, {});
-    assert.deepEqual(result.replayed, { SALE_RECEIPT: 1 });
+    assert.deepEqual(result.replayed, {}, "a conflict is counted as a conflict, not also as a replay");
     assert.equal(result.conflicts.length, 1);
     const [c] = result.conflicts;
     assert.equal(c?.key, original.idempotencyKey);
@@ -226,7 +275,7 @@ describe("writeVoucherBatch", () => {
     const second = sampleVoucher(id, { change: "2" });
     const result = await writeVoucherBatch(pool, [first, second]);
     assert.deepEqual(result.inserted, { SALE_RECEIPT: 1 });
-    assert.deepEqual(result.replayed, { SALE_RECEIPT: 1 });
+    assert.deepEqual(result.replayed, {});
     assert.deepEqual(
       result.conflicts.map((c) => [c.storedHash, c.incomingHash, c.stored.amount]),
       [[contentHash(first), contentHash(second), "100001.5000"]],
