@@ -53,9 +53,20 @@ const ConfigSchema = z
     SINK_LINGER_MS: int(20, 0),
     PARTITIONS_CONSUMED_CONCURRENTLY: int(8, 1),
     KAFKA_RETRIES: int(8, 0),
+    // A dead member's partitions move after the session timeout (SPEC §4: ≤ 15 s); shorter
+    // means faster failover but more false evictions under a long GC pause or a slow network.
+    KAFKA_SESSION_TIMEOUT_MS: int(10_000, 6_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: int(1_000, 100),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 1_000),
   })
   .superRefine((c, ctx) => {
+    if (c.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KAFKA_HEARTBEAT_INTERVAL_MS"],
+        message: "must be at most a third of KAFKA_SESSION_TIMEOUT_MS",
+      });
+    }
     if (c.KAFKA_SASL_MECHANISM && !(c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({
         code: "custom",

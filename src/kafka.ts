@@ -21,6 +21,17 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/**
+ * kafkajs logs every error response at error level, including instances racing to create a
+ * topic that exists; ensureTopics throws on any other creation error, so that line is noise
+ * that would teach operators to ignore errors.
+ */
+function levelOf(level: number, entry: { message: string; error?: unknown }) {
+  const racedCreation =
+    entry.message.startsWith("Response CreateTopics") && entry.error === "Topic creation errors";
+  return racedCreation ? "debug" : (LEVELS[level] ?? "info");
+}
+
 export function createKafka(c: Config): Kafka {
   const cfg: KafkaConfig = {
     clientId: c.KAFKA_CLIENT_ID,
@@ -32,7 +43,7 @@ export function createKafka(c: Config): Kafka {
       () =>
       ({ level, label, log: entry }) => {
         const { message, ...rest } = entry;
-        log[LEVELS[level] ?? "info"]({ kafkajs: label, ...rest }, message);
+        log[levelOf(level, entry)]({ kafkajs: label, ...rest }, message);
       },
   };
   if (c.KAFKA_SSL) cfg.ssl = c.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(c.KAFKA_SSL_CA_FILE, "utf8")] } : true;
@@ -99,13 +110,29 @@ export async function endOffsets(admin: Admin, topics: readonly string[]): Promi
   return out;
 }
 
+/** How quickly a group notices a member is gone: see KAFKA_SESSION_TIMEOUT_MS. */
+export interface GroupTiming {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+}
+
+export const groupTiming = (c: Config): GroupTiming => ({
+  sessionTimeout: c.KAFKA_SESSION_TIMEOUT_MS,
+  heartbeatInterval: c.KAFKA_HEARTBEAT_INTERVAL_MS,
+});
+
 /**
- * Every consumer of the project: large fetches for bulk replay, and a short long-poll so that
- * an idle consumer stops promptly on shutdown.
+ * Every consumer of the project: large fetches for bulk replay, a short long-poll so that an
+ * idle consumer stops promptly on shutdown, and the group timing that bounds failover.
  */
-export function createConsumer(kafka: Kafka, groupId: string): Consumer {
+export function createConsumer(
+  kafka: Kafka,
+  groupId: string,
+  timing: GroupTiming = { sessionTimeout: 10_000, heartbeatInterval: 1_000 },
+): Consumer {
   return kafka.consumer({
     groupId,
+    ...timing,
     maxBytes: 32 * 1024 * 1024,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 500,

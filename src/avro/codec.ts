@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
+import { retry } from "../retry.js";
 import { DecimalType } from "./decimal-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
@@ -200,16 +200,13 @@ async function withDeadline<T>(p: Patience, what: string, request: Promise<T>): 
 }
 
 /** A few attempts with backoff for transient failures; the caller's own retry covers longer outages. */
-async function retrying<T>(p: Patience, attempt: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      if (!(e instanceof TransientInfraError) || i >= p.attempts) throw e;
-      await sleep(200 * 2 ** i);
-    }
-  }
-}
+const retrying = <T>(p: Patience, attempt: () => Promise<T>): Promise<T> =>
+  retry(attempt, {
+    initialMs: 400,
+    maxMs: 6_400,
+    attempts: p.attempts,
+    retryIf: (e) => e instanceof TransientInfraError,
+  });
 
 /**
  * The registry's answer is about the schema itself: it has no such id (404), or what it holds

@@ -1,3 +1,4 @@
+import { Liveness } from "../liveness.js";
 import { SinkService } from "../sinks/sink-service.js";
 import { PostingService } from "../topology/posting-service.js";
 import { migrateDatabase, onShutdownSignal, runtime, serveMetrics } from "./runtime.js";
@@ -13,14 +14,16 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const rt = runtime();
   const { config, log } = rt;
   let ready = false;
-  const metricsServer = await serveMetrics(config, { live: () => true, ready: () => ready });
+  let fatal: (why: string) => void = () => {};
+  const liveness = new Liveness((why) => fatal(why));
+  const metricsServer = await serveMetrics(config, { live: () => liveness.live(), ready: () => ready });
   // The topology needs Postgres too, for dead letters too large for their topic.
   const pool = rt.pool();
   if (opts.migrate) await migrateDatabase(pool);
 
-  const posting = opts.topology ? new PostingService({ ...rt, pool }) : null;
-  const sink = opts.sink ? new SinkService({ ...rt, pool }) : null;
-  onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
+  const posting = opts.topology ? new PostingService({ ...rt, pool, liveness }) : null;
+  const sink = opts.sink ? new SinkService({ ...rt, pool, liveness }) : null;
+  fatal = onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
     await Promise.all([posting?.stop(), sink?.stop()]);
     await pool.end();

@@ -42,28 +42,36 @@ export async function serveMetrics(config: Config, health: Health): Promise<Serv
   return server;
 }
 
-/** Runs `stop` on the first SIGTERM/SIGINT; a second signal, or the timeout, exits at once. */
-export function onShutdownSignal(timeoutMs: number, stop: (signal: string) => Promise<void>): void {
+/**
+ * Runs `stop` once: on the first SIGTERM/SIGINT, exiting 0 when it completes, or when the
+ * returned function is called because the process cannot recover (a consumer that will not
+ * restart), exiting 1 so an orchestrator restarts it. A second signal, or the timeout, exits
+ * at once with 1.
+ */
+export function onShutdownSignal(timeoutMs: number, stop: () => Promise<void>): (fatal: string) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
+  const shutdown = (why: { signal: string } | { fatal: string }) => {
     if (stopping) {
-      log.warn({ signal }, "second signal: exiting now");
+      log.warn(why, "stopping already: exiting now");
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, "stopping: no new fetches, finishing in-flight work");
+    const code = "fatal" in why ? 1 : 0;
+    if (code === 0) log.info(why, "stopping: no new fetches, finishing in-flight work");
+    else log.fatal(why, "cannot recover: stopping, then exiting 1 to be restarted");
     setTimeout(() => {
       log.error({ timeoutMs }, "shutdown timed out");
       process.exit(1);
     }, timeoutMs).unref();
-    stop(signal).then(
-      () => process.exit(0),
+    stop().then(
+      () => process.exit(code),
       (e: unknown) => {
         log.error({ err: e }, "shutdown failed");
         process.exit(1);
       },
     );
   };
-  process.once("SIGTERM", handler);
-  process.once("SIGINT", handler);
+  process.once("SIGTERM", (signal) => shutdown({ signal }));
+  process.once("SIGINT", (signal) => shutdown({ signal }));
+  return (fatal) => shutdown({ fatal });
 }

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Account, AccountType, ControlCode } from "../domain/accounts.js";
 import type { Needs, PurchaseOrderRef, ResolvedContext, VendorRef } from "../domain/context.js";
 import { CrossTenantError, InvalidPayloadError, UnresolvedError } from "../errors.js";
 import { seededAccountId } from "../ids.js";
+import { retry } from "../retry.js";
 import type { MaterializedTables } from "./tables.js";
 
 /** Worst first: a cross-tenant reference is never posted whatever else is wrong (SPEC §5), a bad
@@ -75,26 +75,22 @@ export interface WaitPolicy {
 }
 
 /**
- * Like resolveNow, but an unresolved reference is retried with exponential backoff while the
- * tables catch up, for at most `timeoutMs`. Other errors are final at once.
+ * Like resolveNow, but an unresolved reference is retried with backoff while the tables catch
+ * up, for at most `timeoutMs`. Other problems are final at once. Aborted by `signal` (shutdown),
+ * it fails as transient: the event was not given its time, so it must not be dead-lettered.
  */
-export async function resolveWithin(
+export function resolveWithin(
   tables: MaterializedTables,
   merchantId: string,
   needs: Needs,
   policy: WaitPolicy,
 ): Promise<ResolvedContext> {
-  const deadline = Date.now() + policy.timeoutMs;
-  let delay = 25;
-  for (;;) {
-    try {
-      return resolveNow(tables, merchantId, needs);
-    } catch (e) {
-      const remaining = deadline - Date.now();
-      if (!(e instanceof UnresolvedError) || remaining <= 0 || policy.signal?.aborted) throw e;
-      await sleep(Math.min(delay, remaining));
-      delay = Math.min(delay * 2, 1_000);
-      await policy.onWait?.();
-    }
-  }
+  return retry(() => resolveNow(tables, merchantId, needs), {
+    initialMs: 25,
+    maxMs: 1_000,
+    deadlineMs: policy.timeoutMs,
+    retryIf: (e) => e instanceof UnresolvedError,
+    ...(policy.onWait ? { onWait: policy.onWait } : {}),
+    ...(policy.signal ? { signal: policy.signal } : {}),
+  });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer, endOffsets, followPositions, Positions } from "../kafka.js";
+import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
@@ -23,6 +24,7 @@ export class TableFeed {
     private readonly tables: MaterializedTables,
     groupPrefix: (instance: string) => string,
     private readonly log: Logger,
+    private readonly liveness?: Liveness,
   ) {
     this.groupId = groupPrefix(randomUUID());
   }
@@ -42,6 +44,7 @@ export class TableFeed {
 
     this.consumer = createConsumer(this.kafka, this.groupId);
     followPositions(this.consumer, this.groupId, positions);
+    this.liveness?.watch(this.consumer, "tables");
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await this.consumer.run({

@@ -4,7 +4,8 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, ensureTopics, followPositions, Positions } from "../kafka.js";
+import { createConsumer, ensureTopics, followPositions, groupTiming, Positions } from "../kafka.js";
+import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
@@ -27,6 +28,8 @@ export interface SinkServiceOptions {
   codec: AvroCodec;
   pool: Pool;
   log: Logger;
+  /** Watches the consumer for /healthz. */
+  liveness?: Liveness;
   /** Called after each flush has committed in Postgres and before any offset commit (fault injection in tests). */
   onFlush?: (vouchers: number) => void;
 }
@@ -47,7 +50,8 @@ export class SinkService {
 
   async start(): Promise<void> {
     const group = groups(this.o.config).sink;
-    this.consumer = createConsumer(this.o.kafka, group);
+    this.consumer = createConsumer(this.o.kafka, group, groupTiming(this.o.config));
+    this.o.liveness?.watch(this.consumer, "sink");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
     const admin = this.o.kafka.admin();
@@ -60,10 +64,15 @@ export class SinkService {
       topics: SINK_TOPICS.filter((t) => existing.has(t)),
       fromBeginning: true,
     });
-    await this.consumer.run({
+    // Not awaited, as in the topology: readiness does not wait for the group join.
+    const running = this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.o.config.PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (payload) => this.onBatch(payload),
+    });
+    running.catch((e: unknown) => {
+      this.o.log.error({ err: e }, "sink consumer could not start");
+      this.o.liveness?.fail("sink", e);
     });
   }
 

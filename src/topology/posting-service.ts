@@ -10,10 +10,12 @@ import {
   createProducer,
   ensureTopics,
   followPositions,
+  groupTiming,
   maxRecordBytes,
   Positions,
   tp,
 } from "../kafka.js";
+import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
 import { loadSchema, readerOf } from "../schemas.js";
@@ -32,6 +34,8 @@ export interface PostingServiceOptions {
   log: Logger;
   /** Where dead letters too large for the dead-letter topic are kept (finance.dead_letter). */
   pool: Pool;
+  /** Watches the consumers for /healthz. */
+  liveness?: Liveness;
   /** Replay: stop each partition at these offsets (exclusive); partitions not listed hold nothing to do. */
   stopAt?: Map<string, bigint>;
   onBatch?: (batch: PublishedBatch) => void;
@@ -47,10 +51,12 @@ export class PostingService {
   private consumer: Consumer | null = null;
   private readonly sender: RecordSender;
   private readonly positions = new Positions();
+  /** Aborts waits for missing references on shutdown, so stopping never waits them out. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: PostingServiceOptions) {
     this.sender = new RecordSender(() => createProducer(o.kafka), o.log);
-    this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log);
+    this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log, o.liveness);
   }
 
   /** Resolves when every partition has reached its stopAt offset (replay). */
@@ -74,13 +80,16 @@ export class PostingService {
 
     await this.sender.connect();
     const group = groups(config).topology;
-    this.consumer = createConsumer(kafka, group);
+    this.consumer = createConsumer(kafka, group, groupTiming(config));
+    this.o.liveness?.watch(this.consumer, "topology");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
     const sender = this.sender;
     const observe = observeBatch(log);
-    await this.consumer.run({
+    // Not awaited: run() returns only once the group is joined, which waits for a member killed
+    // moments ago to expire; readiness must not (SPEC §4). A failed join surfaces as a crash.
+    const running = this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: async (payload) => {
@@ -96,7 +105,11 @@ export class PostingService {
             await insertDeadLetters(this.o.pool, records);
           },
           voucherSchemaId,
-          wait: { timeoutMs: config.RESOLVE_TIMEOUT_MS, onWait: payload.heartbeat },
+          wait: {
+            timeoutMs: config.RESOLVE_TIMEOUT_MS,
+            onWait: payload.heartbeat,
+            signal: this.stopping.signal,
+          },
           observe,
         });
         try {
@@ -121,11 +134,16 @@ export class PostingService {
         await payload.heartbeat();
       },
     });
+    running.catch((e: unknown) => {
+      log.error({ err: e }, "topology consumer could not start");
+      this.o.liveness?.fail("topology", e);
+    });
   }
 
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
+    this.stopping.abort();
     // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
     // only then may the producer go. The table feed commits nothing and stops alongside.
     await Promise.all([consumer?.disconnect().then(() => this.sender.disconnect()), this.feed.stop()]);

@@ -43,7 +43,8 @@ describe("contentHash", () => {
   });
 
   it("ignores occurredAt: an upstream re-publication usually carries a new one and is still the same fact", () => {
-    assert.equal(contentHash({ ...base, occurredAt: base.occurredAt + 86_400_000 }), contentHash(base));
+    const republished: Voucher = { ...base, occurredAt: base.occurredAt + 86_400_000 };
+    assert.equal(contentHash(republished), contentHash(base));
   });
 
   it("hashes the same content read back from Postgres as JSON (amounts as numeric text) alike", () => {
