@@ -54,7 +54,10 @@ export function badEvent(ctx: EventContext, reason: DeadLetterReason): EventDraf
     const env = ctx.envelope(m);
     const received = amountUnits(rng, 200_000, 5_000_000, 1_000, 0);
     const e: PurchaseOrderReceived = {
-      ...env,
+      eventId: env.eventId,
+      occurredAt: env.occurredAt,
+      merchantId: env.merchantId,
+      currency: env.currency,
       purchaseOrderId: rng.uuid(),
       receivedValue: unitsToMoney(received),
       payments: purchasePayments(ctx, m, received, 1),

@@ -14,7 +14,10 @@ export function inventoryAdjusted(ctx: EventContext, m: SimMerchant): InventoryA
   const delta = r < 0.1 ? 0 : r < 0.5 ? magnitude : -magnitude;
   const productVariantId = variantIdAt(ctx.options.seed, m.index, rng.int(0, VARIANTS_PER_MERCHANT - 1));
   return {
-    ...env,
+    eventId: env.eventId,
+    occurredAt: env.occurredAt,
+    merchantId: env.merchantId,
+    currency: env.currency,
     inventoryTrackingId: rng.uuid(),
     productVariantId,
     valueDelta: unitsToMoney(delta),

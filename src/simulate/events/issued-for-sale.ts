@@ -34,7 +34,10 @@ export function issuedForSale(ctx: EventContext): InventoryIssuedForSale {
       : Math.max(vnd(100), Math.round((sale.totalUnits * share) / vnd(100)) * vnd(100));
   }
   return {
-    ...env,
+    eventId: env.eventId,
+    occurredAt: env.occurredAt,
+    merchantId: env.merchantId,
+    currency: env.currency,
     saleOrderId: sale.saleOrderId,
     saleOrderCode: rng.chance(0.1) ? null : sale.saleOrderCode,
     attemptUid: sale.attemptUid,

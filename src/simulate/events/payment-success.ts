@@ -66,7 +66,10 @@ export function paymentSuccess(ctx: EventContext, m: SimMerchant): PaymentSuccee
     );
   }
   const e: PaymentSucceeded = {
-    ...env,
+    eventId: env.eventId,
+    occurredAt: env.occurredAt,
+    merchantId: env.merchantId,
+    currency: env.currency,
     saleOrderId: rng.uuid(),
     saleOrderCode: ctx.sales.nextCode(m.index),
     orderTotal: unitsToMoney(total),

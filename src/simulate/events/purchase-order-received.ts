@@ -40,5 +40,13 @@ export function purchaseOrderReceived(ctx: EventContext, po: SimPurchaseOrder): 
     else paid = toThousandDong(received * (1.05 + rng.float() * 0.45));
     payments = purchasePayments(ctx, m, paid, n);
   }
-  return { ...env, purchaseOrderId: po.id, receivedValue: unitsToMoney(received), payments };
+  return {
+    eventId: env.eventId,
+    occurredAt: env.occurredAt,
+    merchantId: env.merchantId,
+    currency: env.currency,
+    purchaseOrderId: po.id,
+    receivedValue: unitsToMoney(received),
+    payments,
+  };
 }
