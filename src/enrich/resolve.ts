@@ -1,7 +1,6 @@
 import type { Account, AccountType, ControlCode } from "../domain/accounts.js";
 import type { Needs, PurchaseOrderRef, ResolvedContext, VendorRef } from "../domain/context.js";
 import { CrossTenantError, InvalidPayloadError, UnresolvedError } from "../errors.js";
-import { seededAccountId } from "../ids.js";
 import { retry } from "../retry.js";
 import type { MaterializedTables } from "./tables.js";
 
@@ -48,7 +47,11 @@ export function resolveNow(tables: MaterializedTables, merchantId: string, needs
   }
   const control = new Map<ControlCode, Account>();
   for (const code of needs.controlCodes) {
-    const id = seededAccountId(merchantId, code);
+    const id = tables.seededAccountId(merchantId, code);
+    if (id === undefined) {
+      problems.push(new UnresolvedError(`control account ${code}: merchant ${merchantId} not seen yet`));
+      continue;
+    }
     const account = usable(`control account ${code}`, id, "CONTROL", tables.account(id));
     if (account) control.set(code, account);
   }

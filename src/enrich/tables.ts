@@ -16,7 +16,8 @@ export interface MerchantRow {
  */
 export class MaterializedTables {
   private readonly merchants = new Map<string, MerchantRow>();
-  private readonly seeded = new Set<string>();
+  /** Per merchant seen on the merchant topic: its seeded accounts' ids by code (UUID v5 costs a hash). */
+  private readonly seeded = new Map<string, ReadonlyMap<string, string>>();
   private readonly seededAccountIds = new Set<string>();
   private readonly accounts = new Map<string, Account>();
   private readonly vendors = new Map<string, VendorRef>();
@@ -27,6 +28,10 @@ export class MaterializedTables {
   }
   account(id: string): Account | undefined {
     return this.accounts.get(id);
+  }
+  /** The id of a merchant's seeded account with this code, once the merchant has been seen. */
+  seededAccountId(merchantId: string, code: string): string | undefined {
+    return this.seeded.get(merchantId)?.get(code);
   }
   vendor(id: string): VendorRef | undefined {
     return this.vendors.get(id);
@@ -42,8 +47,8 @@ export class MaterializedTables {
   upsertMerchant(row: MerchantRow): Account[] {
     this.merchants.set(row.id, row);
     if (this.seeded.has(row.id)) return [];
-    this.seeded.add(row.id);
     const accounts = seededAccountsFor(row.id);
+    this.seeded.set(row.id, new Map(accounts.map((a) => [a.code as string, a.id])));
     for (const a of accounts) {
       this.seededAccountIds.add(a.id);
       // A CDC row of a seeded account that came first is newer truth than the defaults.
