@@ -2,32 +2,43 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { formatSummary, replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { migrateDatabase, runtime } from "./commands/runtime.js";
+import { configVariables } from "./config.js";
 import { ConfigError, type DeadLetterReason } from "./errors.js";
 import { log } from "./log.js";
 
-const ENV_HELP = `
-Environment:
-  KAFKA_BROKERS          comma-separated host:port (default 127.0.0.1:9092)
-  SCHEMA_REGISTRY_URL    Confluent-compatible registry (default http://127.0.0.1:8081/apis/ccompat/v7)
-  DATABASE_URL           Postgres (default postgres://postgres@127.0.0.1:5432/postgres)
-  CONSUMER_GROUP         prefix of the consumer groups (default finance-posting)
-  METRICS_PORT           /metrics, /healthz, /readyz (default 9464, 0 disables)
-  LOG_LEVEL              fatal|error|warn|info|debug|trace (default info)
-  RESOLVE_TIMEOUT_MS     how long an event waits for missing references (default 30000)
-  SINK_BATCH_SIZE, SINK_LINGER_MS, PARTITIONS_CONSUMED_CONCURRENTLY, KAFKA_RETRIES, SHUTDOWN_TIMEOUT_MS
-  KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
-  SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD`;
+/** The help's "Environment:" section, generated from the config schema's descriptions. */
+function environmentHelp(command: Command): string {
+  const help = command.createHelp();
+  help.helpWidth ??= process.stdout.columns || 80;
+  const variables = configVariables();
+  const termWidth = Math.max(...variables.map((v) => v.name.length));
+  const items = variables.map((v) => {
+    const meaning = v.meaning.replaceAll("`", "");
+    return help.formatItem(
+      v.name,
+      termWidth,
+      v.default === undefined ? meaning : `${meaning} (default ${v.default})`,
+      help,
+    );
+  });
+  return `\nEnvironment:\n${items.join("\n")}`;
+}
 
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
-  return n;
-};
+/** Parses a command-line number that must be a whole number of at least `min`. */
+const integerAtLeast =
+  (min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
+    return n;
+  };
+const nonNegativeInt = integerAtLeast(0);
+const positiveInt = integerAtLeast(1);
 
 export function buildCli(): Command {
   const program = new Command("finance-posting")
     .description("Books point-of-sale money events from Kafka into merchants' ledgers as balanced vouchers.")
-    .addHelpText("after", ENV_HELP)
+    .addHelpText("after", ({ command }) => environmentHelp(command))
     .showHelpAfterError();
 
   program
@@ -88,9 +99,9 @@ export function buildCli(): Command {
     .description(
       "publish a reproducible, realistic data set (CDC rows and source events) through the registry",
     )
-    .option("--seed <n>", "random seed", positiveInt, 1)
+    .option("--seed <n>", "random seed", nonNegativeInt, 1)
     .option("--merchants <n>", "number of merchants", positiveInt, 20)
-    .option("--events <n>", "number of source events", positiveInt, 10_000)
+    .option("--events <n>", "number of source events", nonNegativeInt, 10_000)
     .option("--partitions <n>", "partitions of topics it creates", positiveInt, 6)
     .option("--bad", "include a few deliberately bad events (each dead-letter reason)")
     .action(
@@ -107,7 +118,7 @@ export function buildCli(): Command {
     )
     .option("--events <n>", "number of source events", positiveInt, 100_000)
     .option("--merchants <n>", "number of merchants", positiveInt, 50)
-    .option("--seed <n>", "random seed", positiveInt, 7)
+    .option("--seed <n>", "random seed", nonNegativeInt, 7)
     .option("--keep", "keep the scratch database the run books into")
     .action(async (o: { events: number; merchants: number; seed: number; keep?: boolean }) => {
       const { benchCommand } = await import("./bench/command.js");

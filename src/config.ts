@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 
-const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
-const bool = z
+const intAtLeast = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
+const flag = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .default("false")
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -28,36 +28,74 @@ const url = (def: string, protocols: string[]) =>
       message: `must be a URL (${protocols.join(" or ")})`,
     });
 
-/** Every setting comes from the environment (CONTRACTS "Running it"); defaults fit the local stack. */
+/**
+ * Every setting comes from the environment (CONTRACTS "Running it"); defaults fit the local
+ * stack. Each variable is described here and only here: the CLI's help is generated from these
+ * descriptions (`configVariables`), and a unit test keeps the README's table in step.
+ */
 const ConfigSchema = z
   .object({
-    KAFKA_BROKERS: brokerList,
-    KAFKA_CLIENT_ID: z.string().min(1).default("finance-posting"),
-    KAFKA_SSL: bool,
-    KAFKA_SSL_CA_FILE: z.string().optional(),
-    KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
-    KAFKA_SASL_USERNAME: z.string().optional(),
-    KAFKA_SASL_PASSWORD: z.string().optional(),
-    SCHEMA_REGISTRY_URL: url("http://127.0.0.1:8081/apis/ccompat/v7", ["http:", "https:"]),
-    SCHEMA_REGISTRY_USERNAME: z.string().optional(),
-    SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
-    DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres:", "postgresql:"]),
+    KAFKA_BROKERS: brokerList.describe("comma-separated `host:port`"),
+    KAFKA_CLIENT_ID: z
+      .string()
+      .min(1)
+      .default("finance-posting")
+      .describe("client id the broker sees, in its logs and quotas"),
+    KAFKA_SSL: flag.describe("TLS to the brokers"),
+    KAFKA_SSL_CA_FILE: z
+      .string()
+      .optional()
+      .describe("PEM file of the CA to trust for the brokers instead of Node's"),
+    KAFKA_SASL_MECHANISM: z
+      .enum(["plain", "scram-sha-256", "scram-sha-512"])
+      .optional()
+      .describe("SASL authentication to the brokers"),
+    KAFKA_SASL_USERNAME: z.string().optional().describe("required with `KAFKA_SASL_MECHANISM`"),
+    KAFKA_SASL_PASSWORD: z.string().optional().describe("required with `KAFKA_SASL_MECHANISM`"),
+    SCHEMA_REGISTRY_URL: url("http://127.0.0.1:8081/apis/ccompat/v7", ["http:", "https:"]).describe(
+      "Confluent-compatible registry",
+    ),
+    SCHEMA_REGISTRY_USERNAME: z.string().optional().describe("basic auth to the registry"),
+    SCHEMA_REGISTRY_PASSWORD: z.string().optional().describe("basic auth to the registry"),
+    DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres:", "postgresql:"]).describe(
+      "Postgres",
+    ),
     CONSUMER_GROUP: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, "may only contain letters, digits, '.', '_' and '-'")
-      .default("finance-posting"),
-    METRICS_PORT: int(9464, 0).refine((p) => p <= 65535, "must be a port number (0 disables)"),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    RESOLVE_TIMEOUT_MS: int(30_000, 0),
-    SINK_BATCH_SIZE: int(5_000, 1),
-    SINK_LINGER_MS: int(20, 0),
-    PARTITIONS_CONSUMED_CONCURRENTLY: int(8, 1),
-    KAFKA_RETRIES: int(8, 0),
-    // A dead member's partitions move after the session timeout (SPEC §4: ≤ 15 s); shorter
-    // means faster failover but more false evictions under a long GC pause or a slow network.
-    KAFKA_SESSION_TIMEOUT_MS: int(10_000, 6_000),
-    KAFKA_HEARTBEAT_INTERVAL_MS: int(1_000, 100),
-    SHUTDOWN_TIMEOUT_MS: int(30_000, 1_000),
+      .default("finance-posting")
+      .describe(
+        "prefix of the groups: `<prefix>.topology`, `<prefix>.sink`, and one `<prefix>.tables.<uuid>` per instance for the CDC tables (deleted on clean stop)",
+      ),
+    METRICS_PORT: intAtLeast(0, 9464)
+      .refine((p) => p <= 65535, "must be a port number (0 disables)")
+      .describe("`/metrics`, `/healthz`, `/readyz`; `0` disables"),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info")
+      .describe("structured JSON logs on stderr"),
+    RESOLVE_TIMEOUT_MS: intAtLeast(0, 30_000).describe(
+      "how long an event waits for missing references before `UNRESOLVED`",
+    ),
+    SINK_BATCH_SIZE: intAtLeast(1, 5_000).describe(
+      "sink flush size: an idle sink flushes as soon as it holds this many vouchers",
+    ),
+    SINK_LINGER_MS: intAtLeast(0, 20).describe(
+      "how long an idle sink waits for more vouchers before it flushes",
+    ),
+    PARTITIONS_CONSUMED_CONCURRENTLY: intAtLeast(1, 8).describe("partitions processed at once per consumer"),
+    KAFKA_RETRIES: intAtLeast(0, 8).describe(
+      "retries of a failed broker request (backoff from 200 ms to 10 s) before it counts as an error",
+    ),
+    KAFKA_SESSION_TIMEOUT_MS: intAtLeast(6_000, 10_000).describe(
+      "how fast a dead instance's partitions move to the survivors (SPEC §4: within 15 s). Shorter fails over faster but evicts a member that pauses longer (GC, a slow network); the broker refuses less than its `group.min.session.timeout.ms` (6 s by default)",
+    ),
+    KAFKA_HEARTBEAT_INTERVAL_MS: intAtLeast(100, 1_000).describe(
+      "how often a consumer tells the group it is alive; at most a third of `KAFKA_SESSION_TIMEOUT_MS`",
+    ),
+    SHUTDOWN_TIMEOUT_MS: intAtLeast(1_000, 30_000).describe(
+      "how long a stop (finish in-flight batches, flush, commit) may take before the process exits 1",
+    ),
   })
   .superRefine((c, ctx) => {
     if (c.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS) {
@@ -85,6 +123,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(config)"}: ${i.message}`);
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** One environment variable, as the help and the README describe it. */
+export interface ConfigVariable {
+  name: string;
+  /** The default as it would be written in the environment; undefined when there is none. */
+  default: string | undefined;
+  /** The schema's description, then the values an enumeration takes (Markdown: code in backticks). */
+  meaning: string;
+}
+
+/** Every variable of the schema, in its order, documented from the schema alone. */
+export function configVariables(): ConfigVariable[] {
+  const { properties = {} } = z.toJSONSchema(ConfigSchema, { io: "input", unrepresentable: "any" });
+  return Object.entries(properties).map(([name, property]) => {
+    const p = property as { description?: string; default?: unknown; enum?: unknown[] };
+    if (!p.description) throw new Error(`${name} has no description in the config schema`);
+    const choices = p.enum ? `: ${p.enum.map((v) => `\`${String(v)}\``).join(", ")}` : "";
+    return {
+      name,
+      default: p.default === undefined ? undefined : String(p.default),
+      meaning: `${p.description}${choices}`,
+    };
+  });
 }
 
 /** Consumer groups derived from CONSUMER_GROUP, the prefix of every group this project uses. */
