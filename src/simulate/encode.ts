@@ -1,4 +1,5 @@
 import avro from "avsc";
+import { Partitioners, type PartitionMetadata } from "kafkajs";
 import { DecimalType } from "../avro/decimal-type.js";
 import { loadSchema } from "../schemas.js";
 import {
@@ -34,35 +35,25 @@ export interface EncodedBatch {
 
 export const META_FIELDS = 6;
 
-/** Kafka's murmur2 (the Java client's and kafkajs' DefaultPartitioner), on 32-bit ints. */
-export function murmur2(data: Uint8Array, offset = 0, length = data.length): number {
-  const m = 0x5bd1e995;
-  let h = 0x9747b28c ^ length;
-  const end4 = offset + (length & ~3);
-  for (let i = offset; i < end4; i += 4) {
-    let k =
-      (data[i] as number) |
-      ((data[i + 1] as number) << 8) |
-      ((data[i + 2] as number) << 16) |
-      ((data[i + 3] as number) << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m) ^ k;
-  }
-  const rest = length & 3;
-  if (rest === 3) h ^= (data[end4 + 2] as number) << 16;
-  if (rest >= 2) h ^= (data[end4 + 1] as number) << 8;
-  if (rest >= 1) h = Math.imul(h ^ (data[end4] as number), m);
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
+/** The partitioner kafkajs' producer uses by default (Kafka's Java client's: murmur2 of the key). */
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const metadataByCount = new Map<number, PartitionMetadata[]>();
 
-/** The partition Kafka's default partitioner picks for a key. */
-export const partitionOf = (key: Uint8Array, partitions: number, offset = 0, length = key.length) =>
-  (murmur2(key, offset, length) & 0x7fffffff) % partitions;
+/** The partition Kafka's default partitioner picks for a key among `partitions`. */
+export function partitionOf(key: Buffer, partitions: number): number {
+  let partitionMetadata = metadataByCount.get(partitions);
+  if (!partitionMetadata) {
+    partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    metadataByCount.set(partitions, partitionMetadata);
+  }
+  return defaultPartitioner({ topic: "", partitionMetadata, message: { key, value: null } });
+}
 
 const typeOf = (subject: string) =>
   avro.Type.forSchema(
@@ -168,7 +159,8 @@ export class DatasetEncoder {
   ): void {
     const at = this.count * META_FIELDS;
     this.meta[at] = t;
-    this.meta[at + 1] = partitionOf(this.buf, this.partitions[t] as number, keyStart, keyLength);
+    const key = this.buf.subarray(keyStart, keyStart + keyLength);
+    this.meta[at + 1] = partitionOf(key, this.partitions[t] as number);
     this.meta[at + 2] = keyStart;
     this.meta[at + 3] = keyLength;
     this.meta[at + 4] = valueStart;
