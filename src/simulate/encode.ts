@@ -22,8 +22,8 @@ export interface SchemaIds {
 export const SIM_TOPICS: readonly (SourceTopic | CdcTopic)[] = [...ALL_SOURCE_TOPICS, ...ALL_CDC_TOPICS];
 
 /**
- * Encoded messages packed in one ArrayBuffer (so a worker thread can hand it over without a
- * copy). `meta` holds 6 int32 per message: topic index in SIM_TOPICS, partition, key offset,
+ * Encoded messages packed in one ArrayBuffer (one allocation per batch, not two per message).
+ * `meta` holds 6 int32 per message: topic index in SIM_TOPICS, partition, key offset,
  * key length, value offset, value length.
  */
 export interface EncodedBatch {
@@ -207,7 +207,7 @@ export class DatasetEncoder {
     this.buf = grown;
   }
 
-  /** A buffer owning its whole ArrayBuffer (never a slice of Node's shared pool), so it can be transferred. */
+  /** A buffer owning its whole ArrayBuffer (never a slice of Node's shared pool), so `meta`'s offsets are offsets in it. */
   private newBuffer(size: number): Buffer {
     return Buffer.from(new ArrayBuffer(size));
   }

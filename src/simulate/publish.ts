@@ -1,5 +1,11 @@
-import { Worker } from "node:worker_threads";
-import { type Admin, CompressionTypes, type Kafka, type Message, Partitioners } from "kafkajs";
+import {
+  type Admin,
+  CompressionTypes,
+  type Kafka,
+  type Message,
+  Partitioners,
+  type TopicMessages,
+} from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import { log } from "../log.js";
 import { loadSchema } from "../schemas.js";
@@ -13,7 +19,6 @@ import {
 } from "../topics.js";
 import type { Dataset } from "./dataset.js";
 import { DatasetEncoder, type EncodedBatch, META_FIELDS, type SchemaIds, SIM_TOPICS } from "./encode.js";
-import type { WorkerInput, WorkerMessage } from "./encode-worker.js";
 
 export type Phase = "cdc" | "events";
 
@@ -35,8 +40,6 @@ export interface PublishOptions {
   maxInFlight?: number;
   /** Default none (kafkajs ships no lz4 or snappy codec). */
   compression?: "none" | "gzip";
-  /** Generate and encode in a worker thread, beside the producer (default true; falls back to in-thread). */
-  worker?: boolean;
   /** Called after each acknowledged request. */
   onProgress?: (p: PublishProgress) => void;
 }
@@ -55,8 +58,6 @@ export interface PublishReport {
   events: PhaseReport<SourceTopic>;
   /** Setup (topics, schemas, connect) plus both phases. */
   totalMs: number;
-  /** Whether generation and encoding ran in a worker thread. */
-  worker: boolean;
 }
 
 /**
@@ -113,14 +114,38 @@ export async function ensureSimulationTopics(
 const zero = <T extends string>(keys: readonly T[]) =>
   Object.fromEntries(keys.map((k) => [k, 0])) as Record<T, number>;
 
-/** Where encoded batches come from: a worker thread, or this thread. */
-interface BatchSource {
-  readonly worker: boolean;
-  /** The next batch of the phase, or null once the phase is exhausted. */
-  next(phase: Phase): Promise<EncodedBatch | null>;
-  /** One more batch may be prepared (one was sent). */
-  credit(): void;
-  close(): Promise<void>;
+/** The items encoded, a batch at a time. */
+function* encodedBatches<T>(
+  items: Iterable<T>,
+  encoder: DatasetEncoder,
+  encode: (item: T) => void,
+): Generator<EncodedBatch> {
+  for (const item of items) {
+    encode(item);
+    if (encoder.full) yield encoder.take();
+  }
+  if (encoder.size > 0) yield encoder.take();
+}
+
+/** A batch's messages, per topic, as kafkajs sends them (views of the batch's buffer, no copies). */
+function unpack(batch: EncodedBatch): TopicMessages[] {
+  const perTopic = new Map<string, Message[]>();
+  const { meta, count } = batch;
+  for (let i = 0; i < count; i++) {
+    const at = i * META_FIELDS;
+    const topic = SIM_TOPICS[meta[at] as number] as string;
+    let messages = perTopic.get(topic);
+    if (!messages) {
+      messages = [];
+      perTopic.set(topic, messages);
+    }
+    messages.push({
+      partition: meta[at + 1] as number,
+      key: Buffer.from(batch.buffer, meta[at + 2], meta[at + 3]),
+      value: Buffer.from(batch.buffer, meta[at + 4], meta[at + 5]),
+    });
+  }
+  return [...perTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 /**
@@ -147,15 +172,7 @@ export async function publishDataset(
     await admin.disconnect();
   }
   const ids = await registerContractSchemas(codec);
-
-  const input: WorkerInput = {
-    options: dataset.options,
-    ids,
-    partitions,
-    batchSize,
-    credits: maxInFlight + 2,
-  };
-  const source = options.worker === false ? inlineSource(dataset, input) : await workerSource(dataset, input);
+  const encoder = new DatasetEncoder(ids, partitions, batchSize);
 
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -169,6 +186,7 @@ export async function publishDataset(
     name: Phase,
     topics: readonly T[],
     total: number,
+    batches: Iterable<EncodedBatch>,
   ): Promise<PhaseReport<T>> => {
     const byTopic = zero(topics);
     const t0 = performance.now();
@@ -176,36 +194,14 @@ export async function publishDataset(
     let bytes = 0;
     let failure: unknown = null;
     const inFlight = new Set<Promise<void>>();
-    for (;;) {
-      const batch = await source.next(name);
-      if (batch === null) break;
-      const perTopic = new Map<string, Message[]>();
-      const { meta, count } = batch;
-      for (let i = 0; i < count; i++) {
-        const at = i * META_FIELDS;
-        const topic = SIM_TOPICS[meta[at] as number] as T;
-        let list = perTopic.get(topic);
-        if (!list) {
-          list = [];
-          perTopic.set(topic, list);
-        }
-        list.push({
-          partition: meta[at + 1] as number,
-          key: Buffer.from(batch.buffer, meta[at + 2], meta[at + 3]),
-          value: Buffer.from(batch.buffer, meta[at + 4], meta[at + 5]),
-        });
-        byTopic[topic]++;
-      }
+    for (const batch of batches) {
+      const topicMessages = unpack(batch);
+      for (const { topic, messages } of topicMessages) byTopic[topic as T] += messages.length;
       bytes += batch.bytes;
       const p: Promise<void> = producer
-        .sendBatch({
-          topicMessages: [...perTopic].map(([topic, messages]) => ({ topic, messages })),
-          acks: -1,
-          compression,
-        })
+        .sendBatch({ topicMessages, acks: -1, compression })
         .then(() => {
-          done += count;
-          source.credit();
+          done += batch.count;
           const elapsedMs = performance.now() - t0;
           options.onProgress?.({ phase: name, done, total, elapsedMs, rate: done / (elapsedMs / 1000) });
         })
@@ -225,125 +221,20 @@ export async function publishDataset(
   };
 
   try {
-    const cdc = await phase("cdc", ALL_CDC_TOPICS, dataset.cdcCount);
-    const events = await phase("events", ALL_SOURCE_TOPICS, dataset.options.events);
-    return {
-      cdc,
-      events,
-      totalMs: performance.now() - started,
-      worker: source.worker,
-    };
+    const cdc = await phase(
+      "cdc",
+      ALL_CDC_TOPICS,
+      dataset.cdcCount,
+      encodedBatches(dataset.cdc(), encoder, (item) => encoder.cdc(item)),
+    );
+    const events = await phase(
+      "events",
+      ALL_SOURCE_TOPICS,
+      dataset.options.events,
+      encodedBatches(dataset.events(), encoder, (item) => encoder.event(item)),
+    );
+    return { cdc, events, totalMs: performance.now() - started };
   } finally {
-    await source.close();
     await producer.disconnect();
   }
-}
-
-/** Generates and encodes on demand in this thread. */
-function inlineSource(dataset: Dataset, input: WorkerInput): BatchSource {
-  const encoder = new DatasetEncoder(input.ids, input.partitions, input.batchSize);
-  const cdc = dataset.cdc();
-  const events = dataset.events();
-  return {
-    worker: false,
-    async next(phase) {
-      if (phase === "cdc") {
-        for (let r = cdc.next(); !r.done; r = cdc.next()) {
-          encoder.cdc(r.value);
-          if (encoder.full) return encoder.take();
-        }
-      } else {
-        for (let r = events.next(); !r.done; r = events.next()) {
-          encoder.event(r.value);
-          if (encoder.full) return encoder.take();
-        }
-      }
-      return encoder.size > 0 ? encoder.take() : null;
-    },
-    credit() {},
-    async close() {},
-  };
-}
-
-/** The worker's module, run through tsx when this module is TypeScript (a source checkout). */
-function spawnEncoder(input: WorkerInput): Worker {
-  const here = import.meta.url;
-  const workerData = { simulateEncoder: input };
-  // tsx may add a query to the module URL: look at the path only.
-  const ts = new URL(here).pathname.endsWith(".ts");
-  const url = new URL(`./encode-worker.${ts ? "ts" : "js"}`, here);
-  if (!ts) return new Worker(url, { workerData });
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(here)}))`;
-  return new Worker(code, { eval: true, workerData });
-}
-
-/** Batches from a worker thread, with credit-based flow control. Falls back to this thread if it cannot start. */
-async function workerSource(dataset: Dataset, input: WorkerInput): Promise<BatchSource> {
-  let worker: Worker;
-  try {
-    worker = spawnEncoder(input);
-  } catch (e) {
-    log.warn({ err: e }, "simulate: no worker thread; generating in this thread");
-    return inlineSource(dataset, input);
-  }
-  const queue: WorkerMessage[] = [];
-  let waiting: (() => void) | null = null;
-  let failure: Error | null = null;
-  let finished = false;
-  const wake = () => {
-    const w = waiting;
-    waiting = null;
-    w?.();
-  };
-  worker.on("message", (m: WorkerMessage) => {
-    queue.push(m);
-    wake();
-  });
-  worker.on("error", (e) => {
-    failure ??= e;
-    wake();
-  });
-  worker.on("exit", (code) => {
-    finished = true;
-    if (code !== 0) failure ??= new Error(`simulate encoder worker exited with code ${code}`);
-    wake();
-  });
-
-  // A worker that cannot start (no loader for TypeScript, say) is no reason to fail: this thread can do it.
-  while (queue.length === 0 && !failure && !finished)
-    await new Promise<void>((resolve) => (waiting = resolve));
-  if (queue[0]?.kind !== "ready") {
-    const m = queue[0];
-    const why = m?.kind === "error" ? m.message : (failure as Error | null)?.message;
-    await worker.terminate();
-    log.warn({ err: why }, "simulate: the encoder worker did not start; generating in this thread");
-    return inlineSource(dataset, input);
-  }
-  queue.shift();
-
-  return {
-    worker: true,
-    async next(phase) {
-      for (;;) {
-        const m = queue.shift();
-        if (m !== undefined) {
-          if (m.kind === "error") throw Object.assign(new Error(m.message), { stack: m.stack });
-          if (m.kind === "ready") continue;
-          if (m.phase !== phase)
-            throw new Error(`simulate encoder sent ${m.phase} while ${phase} was expected`);
-          return m.kind === "batch" ? m.batch : null;
-        }
-        if (failure) throw failure;
-        if (finished) throw new Error("simulate encoder worker ended early");
-        await new Promise<void>((resolve) => (waiting = resolve));
-      }
-    },
-    credit() {
-      if (!finished) worker.postMessage({ kind: "credit", n: 1 });
-    },
-    async close() {
-      if (!finished) await worker.terminate();
-    },
-  };
 }
