@@ -22,25 +22,25 @@ export interface BenchOptions {
  * source topics to committed Postgres rows, and sets the rate beside the same run's physical
  * limits: a bare decoding consumer of the same records, and a bare COPY of the same rows.
  */
-export async function benchCommand(o: BenchOptions): Promise<void> {
-  const base = runtime();
-  const scratch = await createScratchDatabase(base.config.DATABASE_URL, `finance_bench_${Date.now()}`);
+export async function benchCommand(options: BenchOptions): Promise<void> {
+  const scratch = await createScratchDatabase(runtime().config.DATABASE_URL, `finance_bench_${Date.now()}`);
+  // The scratch database, and groups of this run's own.
   const env = { ...process.env, DATABASE_URL: scratch.url, CONSUMER_GROUP: `bench-${randomUUID()}` };
-  const rt = runtime(env);
-  const admin = rt.kafka.admin();
+  const bench = runtime(env);
+  const admin = bench.kafka.admin();
   await admin.connect();
   try {
     // Only this run's data: every group starts at the topics' current ends.
-    await startGroupAtEnd(admin, groups(rt.config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(admin, groups(rt.config).sink, [VOUCHER_TOPIC, DLQ_TOPIC, ...ALL_CDC_TOPICS]);
+    await startGroupAtEnd(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(admin, groups(bench.config).sink, [VOUCHER_TOPIC, DLQ_TOPIC, ...ALL_CDC_TOPICS]);
     await simulateCommand({
-      seed: o.seed,
-      merchants: o.merchants,
-      events: o.events,
+      seed: options.seed,
+      merchants: options.merchants,
+      events: options.events,
       env,
       out: (l) => process.stderr.write(`${l}\n`),
     });
-    const ranges = await pendingRanges(admin, groups(rt.config).topology, ALL_SOURCE_TOPICS);
+    const ranges = await pendingRanges(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
     let peakRss = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -48,31 +48,35 @@ export async function benchCommand(o: BenchOptions): Promise<void> {
     const summary = await replayCommand({ migrate: true, progress: true }, env).finally(() =>
       clearInterval(sampler),
     );
-    const decodeRate = await bareDecodeRate(rt.kafka, rt.codec, ranges);
-    const pool = rt.pool();
-    const expected = expectedFor({ seed: o.seed, merchants: o.merchants, events: o.events });
+    const decodeRate = await bareDecodeRate(bench.kafka, bench.codec, ranges);
+    const pool = bench.pool();
+    const expected = expectedFor({
+      seed: options.seed,
+      merchants: options.merchants,
+      events: options.events,
+    });
     const problems = await verifyBooks(pool, expected, summary);
     const copy = await bareCopySeconds(pool).finally(() => pool.end());
     const pipelineRate = summary.events / summary.seconds;
     const copyRate = summary.events / copy.seconds;
-    const f = (n: number) => Math.round(n).toLocaleString("en-US");
+    const grouped = (n: number) => Math.round(n).toLocaleString("en-US");
     process.stdout.write(
       [
-        `bench: ${f(summary.events)} events, ${f(copy.rows)} Postgres rows (vouchers + ledger lines), seed ${o.seed}`,
-        `  pipeline (replay: sources → committed Postgres rows)  ${f(pipelineRate)} events/s  (${summary.seconds.toFixed(1)} s)`,
-        `  bare consumer, decode only                            ${f(decodeRate)} events/s`,
-        `  bare COPY of the same rows                            ${f(copyRate)} events/s  (${f(copy.rows / copy.seconds)} rows/s)`,
+        `bench: ${grouped(summary.events)} events, ${grouped(copy.rows)} Postgres rows (vouchers + ledger lines), seed ${options.seed}`,
+        `  pipeline (replay: sources → committed Postgres rows)  ${grouped(pipelineRate)} events/s  (${summary.seconds.toFixed(1)} s)`,
+        `  bare consumer, decode only                            ${grouped(decodeRate)} events/s`,
+        `  bare COPY of the same rows                            ${grouped(copyRate)} events/s  (${grouped(copy.rows / copy.seconds)} rows/s)`,
         `  pipeline / bare decode  ${(pipelineRate / decodeRate).toFixed(2)}`,
         `  pipeline / bare COPY    ${(pipelineRate / copyRate).toFixed(2)}`,
-        `  peak RSS ${f(peakRss / 1048576)} MiB`,
+        `  peak RSS ${grouped(peakRss / 1048576)} MiB`,
         problems.length === 0
-          ? `  verified: every expected voucher booked exactly once (${f(copy.rows)} rows, amounts per kind equal)`
+          ? `  verified: every expected voucher booked exactly once (${grouped(copy.rows)} rows, amounts per kind equal)`
           : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
       ].join("\n") + "\n",
     );
     if (problems.length > 0) process.exitCode = 1;
   } finally {
     await admin.disconnect();
-    if (!o.keep) await scratch.drop();
+    if (!options.keep) await scratch.drop();
   }
 }

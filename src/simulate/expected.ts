@@ -92,34 +92,37 @@ export class ExpectedWorld {
   readonly purchaseOrders = new Map<string, { merchantId: string; vendorId: string }>();
 
   static of(dataset: Dataset): ExpectedWorld {
-    const w = new ExpectedWorld();
+    const world = new ExpectedWorld();
     for (const item of dataset.cdc()) {
       const row = item.value.after;
       if (item.value.op === "d" || row === null) continue;
       switch (item.topic) {
         case CDC_TOPICS.merchant:
-          w.merchants.add(item.key.id);
+          world.merchants.add(item.key.id);
           // SPEC §3: every merchant gets its seeded accounts; only CASH is a money account.
           for (const a of SEEDED_ACCOUNTS) {
-            w.accounts.set(seededAccountId(item.key.id, a.code), { merchantId: item.key.id, type: a.type });
+            world.accounts.set(seededAccountId(item.key.id, a.code), {
+              merchantId: item.key.id,
+              type: a.type,
+            });
           }
           break;
         case CDC_TOPICS.financeAccount: {
           const r = item.value.after as { merchant_id: string; type: string };
-          w.accounts.set(item.key.id, { merchantId: r.merchant_id, type: r.type });
+          world.accounts.set(item.key.id, { merchantId: r.merchant_id, type: r.type });
           break;
         }
         case CDC_TOPICS.vendor:
-          w.vendors.set(item.key.id, (item.value.after as { merchant_id: string }).merchant_id);
+          world.vendors.set(item.key.id, (item.value.after as { merchant_id: string }).merchant_id);
           break;
         case CDC_TOPICS.purchaseOrder: {
           const r = item.value.after as { merchant_id: string; vendor_id: string };
-          w.purchaseOrders.set(item.key.id, { merchantId: r.merchant_id, vendorId: r.vendor_id });
+          world.purchaseOrders.set(item.key.id, { merchantId: r.merchant_id, vendorId: r.vendor_id });
           break;
         }
       }
     }
-    return w;
+    return world;
   }
 }
 
@@ -325,13 +328,13 @@ export function expectedTotals(dataset: Dataset): ExpectedTotals {
     out.events.total++;
     out.events.byTopic[item.topic]++;
     out.events.byDelivery[item.delivery]++;
-    const o = expectedOutcome(item, world);
-    if (o.deadLetter !== null) {
-      out.deadLetters[o.deadLetter]++;
+    const outcome = expectedOutcome(item, world);
+    if (outcome.deadLetter !== null) {
+      out.deadLetters[outcome.deadLetter]++;
       continue;
     }
-    for (const s of o.skips) out.skips[s]++;
-    for (const v of o.vouchers) {
+    for (const s of outcome.skips) out.skips[s]++;
+    for (const v of outcome.vouchers) {
       out.postings[v.kind]++;
       const h = keyHash(v.key);
       if (seen.has(h)) {
