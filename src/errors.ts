@@ -3,12 +3,14 @@
  * text: a PostingError dead-letters the event with its reason; a TransientInfraError is
  * retried and never dead-lettered.
  */
-export type DeadLetterReason =
-  | "UNDECODABLE"
-  | "INVALID_PAYLOAD"
-  | "UNRESOLVED"
-  | "CROSS_TENANT"
-  | "POSTING_FAILED";
+export const DEAD_LETTER_REASONS = [
+  "UNDECODABLE",
+  "INVALID_PAYLOAD",
+  "UNRESOLVED",
+  "CROSS_TENANT",
+  "POSTING_FAILED",
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export abstract class PostingError extends Error {
   abstract readonly reason: DeadLetterReason;

@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { SKIP_REASONS } from "./domain/voucher.js";
+import { DEAD_LETTER_REASONS } from "./errors.js";
 
 /** Every metric SPEC §7 asks for, in one registry; the replay summary reads its counters back. */
 export const registry = new Registry();
@@ -79,6 +81,20 @@ export const metrics = {
 };
 
 collectDefaultMetrics({ register: registry, prefix: "finance_process_" });
+
+/**
+ * Creates the dead-letter and skip series at 0 for every known label value, so the first dead
+ * letter of a kind shows as an increase on the dashboard: Prometheus' increase() cannot see a
+ * series that first appears already at 1. For `run`; a replay's summary lists only what happened.
+ */
+export function primeCounters(sourceTopics: readonly string[], voucherTopic: string): void {
+  for (const topic of sourceTopics) {
+    for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ topic, reason }, 0);
+  }
+  metrics.deadLetters.inc({ topic: voucherTopic, reason: "POSTING_FAILED" }, 0);
+  for (const reason of SKIP_REASONS) metrics.skips.inc({ reason }, 0);
+  metrics.contentConflicts.inc(0);
+}
 
 /** Sums a counter's values by one label, for summaries. */
 export async function countsBy(counter: Counter<string>, label: string): Promise<Record<string, number>> {

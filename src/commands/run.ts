@@ -1,5 +1,7 @@
 import { Liveness } from "../liveness.js";
+import { primeCounters } from "../metrics.js";
 import { SinkService } from "../sinks/sink-service.js";
+import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
 import { migrateDatabase, onShutdownSignal, runtime, serveMetrics } from "./runtime.js";
 
@@ -13,6 +15,7 @@ export interface RunOptions {
 export async function runCommand(opts: RunOptions): Promise<void> {
   const rt = runtime();
   const { config, log } = rt;
+  primeCounters(ALL_SOURCE_TOPICS, VOUCHER_TOPIC);
   let ready = false;
   let fatal: (why: string) => void = () => {};
   const liveness = new Liveness((why) => fatal(why));

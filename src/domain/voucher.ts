@@ -49,7 +49,13 @@ export interface Voucher {
   lines: LedgerLine[];
 }
 
-export type SkipReason = "NO_FINANCE_ROUTING" | "NO_CHANGE_DUE" | "ZERO_COST_BASIS" | "ZERO_VALUE_DELTA";
+export const SKIP_REASONS = [
+  "NO_FINANCE_ROUTING",
+  "NO_CHANGE_DUE",
+  "ZERO_COST_BASIS",
+  "ZERO_VALUE_DELTA",
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** A clean short-circuit: nothing to book, counted by reason, never an error. */
 export interface Skip {
