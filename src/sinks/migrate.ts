@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import { log } from "../log.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
-import { asInfraError, isTransientPgError } from "./pg-errors.js";
+import { asInfraError, checkOut, isTransientPgError } from "./pg-errors.js";
 
 /** Fixed advisory-lock key ("finpost" in ASCII) that serializes migrate() across instances. */
 const MIGRATION_LOCK_KEY = "28548420217482100";
@@ -32,9 +32,8 @@ export async function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrateResult> {
   assertOrdered(migrations);
-  const client = await pool.connect().catch((e: unknown) => {
-    throw asInfraError(e, "migrate: connect");
-  });
+  const own = await checkOut(pool, "migrate");
+  const client = own.client;
   let locked = false;
   let broken: Error | undefined;
   try {
@@ -84,6 +83,6 @@ export async function migrate(
       });
     }
     // a connection whose state is unknown must not go back to the pool still holding the lock
-    client.release(broken);
+    own.release(broken);
   }
 }

@@ -56,6 +56,35 @@ export function asInfraError(e: unknown, what: string): unknown {
   return new TransientInfraError(`${what}: ${(e as Error).message}`, { cause: e });
 }
 
+/** A client taken from the pool, to be given back with `release` (an error destroys it). */
+export interface CheckedOut {
+  client: PoolClient;
+  release(broken?: unknown): void;
+}
+
+/**
+ * Takes a client from the pool, guarded: a connection error while it is checked out (the
+ * server restarting under a COPY) is otherwise an unhandled 'error' event that kills the
+ * process. The query in flight fails anyway; the lost connection is destroyed on release.
+ */
+export async function checkOut(pool: Pool, what: string): Promise<CheckedOut> {
+  const client = await pool.connect().catch((e: unknown) => {
+    throw asInfraError(e, `${what}: connect`);
+  });
+  let lost: Error | undefined;
+  const onError = (e: Error) => {
+    lost = e;
+  };
+  client.on("error", onError);
+  return {
+    client,
+    release(broken) {
+      client.off("error", onError);
+      client.release(broken instanceof Error ? broken : lost);
+    },
+  };
+}
+
 function isPool(db: Db): db is Pool {
   return "totalCount" in db;
 }
@@ -69,10 +98,11 @@ export async function inTransaction<T>(
   what: string,
   work: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
-  let client: PoolClient | undefined;
+  let own: CheckedOut | undefined;
   let broken: unknown;
   try {
-    client = isPool(db) ? await db.connect() : db;
+    own = isPool(db) ? await checkOut(db, what) : undefined;
+    const client = own?.client ?? (db as PoolClient);
     await client.query("BEGIN");
     try {
       const result = await work(client);
@@ -88,6 +118,6 @@ export async function inTransaction<T>(
     throw asInfraError(e, what);
   } finally {
     // a client whose rollback failed is in an unknown state: destroy it rather than reuse it
-    if (client && isPool(db)) client.release(broken instanceof Error ? broken : undefined);
+    own?.release(broken);
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { seededAccountsFor } from "../../src/domain/accounts.js";
 import type { Voucher } from "../../src/domain/voucher.js";
@@ -9,7 +10,7 @@ import { upsertAccounts } from "../../src/sinks/account-writer.js";
 import { contentHash } from "../../src/sinks/content-hash.js";
 import { type DeadLetterRecord, insertDeadLetters } from "../../src/sinks/dead-letter-writer.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import { isTransientPgError } from "../../src/sinks/pg-errors.js";
+import { inTransaction, isTransientPgError } from "../../src/sinks/pg-errors.js";
 import { writeVoucherBatch } from "../../src/sinks/postgres-writer.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { sampleVoucher } from "../support/vouchers.js";
@@ -429,6 +430,23 @@ describe("writeVoucherBatch", () => {
     const unreachable = new pg.Pool({ connectionString: "postgres://postgres@127.0.0.1:1/postgres" });
     await assert.rejects(writeVoucherBatch(unreachable, [sampleVoucher(uid("lost"))]), TransientInfraError);
     await unreachable.end();
+  });
+
+  it("survives the server dropping a pool client mid-transaction (a Postgres restart): transient, no crash", async () => {
+    // Without an 'error' listener on the checked-out client this is an unhandled 'error' event,
+    // which ends the process (seen when the chaos suite restarted Postgres).
+    const own = new pg.Pool({ connectionString: db.url, max: 1 });
+    own.on("error", () => {});
+    const killed = inTransaction(own, "sleepy work", async (client) => {
+      const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await pool.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+      await client.query("SELECT pg_sleep(1)");
+    });
+    await assert.rejects(killed, TransientInfraError);
+    await sleep(200); // the socket's 'error' event arrives after the failed query
+    const { rows } = await own.query<{ one: number }>("SELECT 1 AS one");
+    assert.deepEqual(rows, [{ one: 1 }], "the broken client was destroyed, not handed out again");
+    await own.end();
   });
 });
 
