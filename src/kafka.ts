@@ -133,8 +133,9 @@ export function createConsumer(
   return kafka.consumer({
     groupId,
     ...timing,
-    maxBytes: 32 * 1024 * 1024,
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    // Bounded so one fetch is processed well within the session timeout, and memory with it.
+    maxBytes: 16 * 1024 * 1024,
+    maxBytesPerPartition: 1024 * 1024,
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
   });
@@ -152,6 +153,25 @@ export function createProducer(kafka: Kafka): Producer {
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
   });
+}
+
+/**
+ * Keeps a consumer's group membership alive while it works on a long batch: kafkajs heartbeats
+ * only between batches or when asked, and a batch slower than the session timeout (a backlog
+ * after an outage, on a busy machine) gets the member evicted and the batch redone, over and
+ * over. A heartbeat refused because a rebalance is under way is left for the commit to find.
+ */
+export async function heartbeatWhile<T>(
+  heartbeat: () => Promise<void>,
+  intervalMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), intervalMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** A Kafka header as text (its first value when repeated), or null when absent. */

@@ -4,7 +4,14 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, ensureTopics, followPositions, groupTiming, Positions } from "../kafka.js";
+import {
+  createConsumer,
+  ensureTopics,
+  followPositions,
+  groupTiming,
+  heartbeatWhile,
+  Positions,
+} from "../kafka.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
@@ -121,7 +128,7 @@ export class SinkService {
         });
       }
     }
-    await this.gc.add(work);
+    await heartbeatWhile(heartbeat, this.o.config.KAFKA_HEARTBEAT_INTERVAL_MS, () => this.gc.add(work));
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await commitOffsetsIfNecessary({
       topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],

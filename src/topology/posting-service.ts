@@ -11,6 +11,7 @@ import {
   ensureTopics,
   followPositions,
   groupTiming,
+  heartbeatWhile,
   maxRecordBytes,
   Positions,
   tp,
@@ -113,7 +114,9 @@ export class PostingService {
           observe,
         });
         try {
-          const published = await firstValueFrom(of(batch).pipe(topology));
+          const published = await heartbeatWhile(payload.heartbeat, config.KAFKA_HEARTBEAT_INTERVAL_MS, () =>
+            firstValueFrom(of(batch).pipe(topology)),
+          );
           await payload.commitOffsetsIfNecessary({
             topics: [
               {
