@@ -22,6 +22,7 @@ export interface SourceBatch {
 
 /** Where one record has got to on its way through the stages. */
 export type Progress =
+  | { stage: "read" }
   | { stage: "decoded"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "validated"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "resolved"; event: SourceEvent; rule: PostingRule<SourceEvent>; ctx: ResolvedContext }

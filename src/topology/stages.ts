@@ -57,7 +57,8 @@ export async function decode(codec: AvroCodec, reader: avro.Type, batch: SourceB
     const item: Item = {
       record,
       origin: { eventId: "", topic: batch.topic, partition: batch.partition, offset: Number(record.offset) },
-      progress: { stage: "failed", error: new PostingFailedError("not decoded") },
+      // decoded just below; an Error as a placeholder would cost a stack trace per record
+      progress: { stage: "read" },
     };
     item.progress = settle(item, "decoding", () => {
       const event = codec.decode<SourceEvent>(record.value, reader);
