@@ -70,6 +70,7 @@ export class TableFeed {
   private async applyBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
     const topic = batch.topic as CdcTopic;
     await this.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
+    const refused: { offset: string; error: Error }[] = [];
     for (const m of batch.messages) {
       try {
         const rec: CdcRecord = {
@@ -83,11 +84,23 @@ export class TableFeed {
       } catch (e) {
         // A broken CDC row cannot be dead-lettered as an event; events needing it end UNRESOLVED.
         metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
-        this.log.error(
-          { topic, partition: batch.partition, offset: m.offset, err: e },
-          "CDC record not applied",
-        );
+        refused.push({ offset: m.offset, error: e as Error });
       }
+    }
+    // One line per batch: a history of rows nobody can decode (schemas lost by the registry)
+    // would otherwise log a stack trace per row on every start.
+    const [first, last] = [refused[0], refused.at(-1)];
+    if (first && last) {
+      this.log.error(
+        {
+          topic,
+          partition: batch.partition,
+          count: refused.length,
+          offsets: [first.offset, last.offset],
+          err: first.error,
+        },
+        "CDC records not applied",
+      );
     }
     await heartbeat();
   }
