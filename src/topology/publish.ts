@@ -2,7 +2,7 @@ import type { Message, TopicMessages } from "kafkajs";
 import type { Origin } from "../domain/events.js";
 import type { Skip, Voucher } from "../domain/voucher.js";
 import type { DeadLetterReason, PostingError } from "../errors.js";
-import { headerStrings } from "../kafka.js";
+import { deadLetterAt } from "../sinks/dead-letter-records.js";
 import type { DeadLetterRecord } from "../sinks/dead-letter-writer.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import type { Item, ItemBatch } from "./items.js";
@@ -34,18 +34,9 @@ export interface PublishDeps {
   keepOversized: (records: DeadLetterRecord[]) => Promise<void>;
 }
 
-function oversized(item: Item, error: PostingError): DeadLetterRecord {
-  return {
-    topic: item.origin.topic,
-    partition: item.origin.partition,
-    offset: item.record.offset,
-    key: item.record.key,
-    value: item.record.value,
-    headers: headerStrings(item.record.headers),
-    reason: error.reason,
-    error: error.message,
-  };
-}
+/** The source record as its dead letter in finance.dead_letter, at its own place, byte for byte. */
+const oversized = ({ record, origin }: Item, error: PostingError): DeadLetterRecord =>
+  deadLetterAt({ ...record, topic: origin.topic, partition: origin.partition }, error.reason, error.message);
 
 /**
  * Produces a batch's vouchers to finance.voucher and its failures to the dead-letter topic in
