@@ -176,10 +176,16 @@ export async function setGroupOffsets(
   await consumer.connect();
   try {
     await consumer.subscribe({ topics });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    // Nothing is processed or committed but what is committed below.
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      });
+    });
+    // Nothing is processed or committed but what is committed below. The group exists only
+    // once joined: a first join can fail and be retried (a new broker's coordinator loading),
+    // and until then the consumer has no group to pause or commit through.
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
-    consumer.pause(topics.map((topic) => ({ topic })));
     await joined;
     await consumer.commitOffsets(offsets);
   } finally {
