@@ -5,7 +5,9 @@ import type { Kafka } from "kafkajs";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer, followPositions, type PendingRange, Positions, stopOffsets, tp } from "../kafka.js";
+import { createConsumer } from "../kafka/client.js";
+import { type PendingRange, stopOffsets } from "../kafka/offsets.js";
+import { followPositions, Positions, tp } from "../kafka/positions.js";
 
 /**
  * Physical limit one: a consumer that only fetches and decodes the same records the pipeline

@@ -1,15 +1,9 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { DeadLetterReason } from "../errors.js";
-import {
-  createConsumer,
-  createProducer,
-  followPositions,
-  headerText,
-  Positions,
-  pendingRanges,
-  stopOffsets,
-  tp,
-} from "../kafka.js";
+import { createConsumer, createProducer } from "../kafka/client.js";
+import { headerText } from "../kafka/headers.js";
+import { pendingRanges, stopOffsets } from "../kafka/offsets.js";
+import { followPositions, Positions, tp } from "../kafka/positions.js";
 import { DLQ_TOPIC } from "../topics.js";
 import { OVERSIZE_HEADER } from "../topology/messages.js";
 import { runtime } from "./runtime.js";

@@ -1,5 +1,5 @@
 import { groups } from "../config.js";
-import { pendingRanges, rangeTotal, stopOffsets } from "../kafka.js";
+import { pendingRanges, rangeTotal, stopOffsets } from "../kafka/offsets.js";
 import { countsBy, metrics, registry } from "../metrics.js";
 import { SINK_TOPICS, SinkService } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS } from "../topics.js";

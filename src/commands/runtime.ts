@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
 import { type Config, loadConfig } from "../config.js";
-import { createKafka } from "../kafka.js";
+import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
 import { type Health, startMetricsServer } from "../metrics.js";
 import { migrate } from "../sinks/migrate.js";

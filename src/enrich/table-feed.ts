@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer, endOffsets, followPositions, Positions } from "../kafka.js";
+import { createConsumer } from "../kafka/client.js";
+import { endOffsets } from "../kafka/offsets.js";
+import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";

@@ -1,5 +1,5 @@
 import type { IHeaders } from "kafkajs";
-import { headerStrings, headerText } from "../kafka.js";
+import { headerStrings, headerText } from "../kafka/headers.js";
 import type { DeadLetterRecord } from "./dead-letter-writer.js";
 
 /** A Kafka record the sink consumed: where it sits and its bytes, kept to dead-letter it as it arrived. */

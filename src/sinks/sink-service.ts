@@ -4,14 +4,8 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import {
-  createConsumer,
-  ensureTopics,
-  followPositions,
-  groupTiming,
-  heartbeatWhile,
-  Positions,
-} from "../kafka.js";
+import { createConsumer, ensureTopics, groupTiming, heartbeatWhile } from "../kafka/client.js";
+import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";

@@ -9,13 +9,11 @@ import {
   createConsumer,
   createProducer,
   ensureTopics,
-  followPositions,
   groupTiming,
   heartbeatWhile,
   maxRecordBytes,
-  Positions,
-  tp,
-} from "../kafka.js";
+} from "../kafka/client.js";
+import { followPositions, Positions, tp } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
-import { pendingRanges, stopOffsets } from "../../src/kafka.js";
+import { pendingRanges, stopOffsets } from "../../src/kafka/offsets.js";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";

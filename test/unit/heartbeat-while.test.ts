@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { heartbeatWhile } from "../../src/kafka.js";
+import { heartbeatWhile } from "../../src/kafka/client.js";
 
 describe("heartbeats during a long batch", () => {
   it("heartbeats every interval while the work runs, and stops after it", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Positions, tp } from "../../src/kafka.js";
+import { Positions, tp } from "../../src/kafka/positions.js";
 
 const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), sleep(20).then(() => false)]);
 

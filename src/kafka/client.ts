@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import kafkajs, {
   type Admin,
   type Consumer,
-  type IHeaders,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -10,9 +9,8 @@ import kafkajs, {
   type Producer,
   type SASLOptions,
 } from "kafkajs";
-import type { Config } from "./config.js";
-import { log } from "./log.js";
-import { metrics } from "./metrics.js";
+import type { Config } from "../config.js";
+import { log } from "../log.js";
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -96,20 +94,6 @@ export async function maxRecordBytes(admin: Admin, topics: readonly string[]): P
   return (limits.length > 0 ? Math.min(...limits) : DEFAULT_MAX_MESSAGE_BYTES) - BATCH_OVERHEAD_BYTES;
 }
 
-/**
- * End offsets (high watermarks) of the topics' partitions now, keyed by `tp()`. Partitions
- * holding no message (empty, or emptied by retention) are left out: there is nothing to await.
- */
-export async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
-  const out = new Map<string, bigint>();
-  for (const topic of topics) {
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(p.high) > BigInt(p.low)) out.set(tp(topic, p.partition), BigInt(p.high));
-    }
-  }
-  return out;
-}
-
 /** How quickly a group notices a member is gone: see KAFKA_SESSION_TIMEOUT_MS. */
 export interface GroupTiming {
   sessionTimeout: number;
@@ -171,121 +155,5 @@ export async function heartbeatWhile<T>(
     return await work();
   } finally {
     clearInterval(timer);
-  }
-}
-
-/** A Kafka header as text (its first value when repeated), or null when absent. */
-export function headerText(headers: IHeaders, name: string): string | null {
-  const v = headers[name];
-  const first = Array.isArray(v) ? v[0] : v;
-  return first === undefined ? null : first.toString();
-}
-
-/** Every header as text (repeated ones by their first value), e.g. to store with a dead letter. */
-export const headerStrings = (headers: IHeaders): Record<string, string> =>
-  Object.fromEntries(Object.keys(headers).map((k) => [k, headerText(headers, k) ?? ""]));
-
-export const tp = (topic: string, partition: number) => `${topic}:${partition}`;
-
-/**
- * Where a consumer has got to, per partition, and promises that resolve once it has reached
- * given end offsets (exclusive). Fed by `followPositions`.
- */
-export class Positions {
-  private readonly at = new Map<string, bigint>();
-  private waits: { targets: Map<string, bigint>; resolve: () => void }[] = [];
-
-  advance(topic: string, partition: number, next: bigint): void {
-    const key = tp(topic, partition);
-    if ((this.at.get(key) ?? -1n) < next) this.at.set(key, next);
-    this.settle();
-  }
-
-  reached(targets: Map<string, bigint>): Promise<void> {
-    return new Promise((resolve) => {
-      this.waits.push({ targets, resolve });
-      this.settle();
-    });
-  }
-
-  private settle(): void {
-    this.waits = this.waits.filter((w) => {
-      const done = [...w.targets].every(([key, end]) => (this.at.get(key) ?? 0n) >= end);
-      if (done) w.resolve();
-      return !done;
-    });
-  }
-}
-
-/**
- * Follows a consumer's progress from its own batch events: keeps finance_consumer_lag current
- * and advances `positions`. kafkajs emits the event after a batch's handler has finished (not
- * when it throws), and also for batches it never hands over (only transaction markers, or
- * compacted away), so a position can reach the end offset even when no record sits just before it.
- */
-export function followPositions(consumer: Consumer, group: string, positions?: Positions): void {
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    metrics.consumerLag.set(
-      { group, topic: payload.topic, partition: String(payload.partition) },
-      Number(payload.offsetLag),
-    );
-    positions?.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
-  });
-}
-
-export interface PendingRange {
-  from: bigint;
-  to: bigint;
-}
-
-/**
- * What a group still has to consume of the topics, up to their end offsets now: from its
- * committed offset (or the earliest one for a new group) to the end. Partitions with nothing
- * left are left out.
- */
-export async function pendingRanges(
-  admin: Admin,
-  groupId: string,
-  topics: readonly string[],
-): Promise<Map<string, PendingRange>> {
-  const out = new Map<string, PendingRange>();
-  const existing = new Set(await admin.listTopics());
-  const present = topics.filter((t) => existing.has(t));
-  if (present.length === 0) return out;
-  const committed = new Map<string, bigint>();
-  for (const t of await admin.fetchOffsets({ groupId, topics: present })) {
-    for (const p of t.partitions)
-      if (BigInt(p.offset) >= 0n) committed.set(tp(t.topic, p.partition), BigInt(p.offset));
-  }
-  for (const topic of present) {
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      const key = tp(topic, p.partition);
-      const low = BigInt(p.low);
-      const from = (committed.get(key) ?? low) > low ? (committed.get(key) ?? low) : low;
-      const to = BigInt(p.high);
-      if (to > from) out.set(key, { from, to });
-    }
-  }
-  return out;
-}
-
-export const stopOffsets = (ranges: Map<string, PendingRange>) =>
-  new Map([...ranges].map(([k, r]) => [k, r.to]));
-export const rangeTotal = (ranges: Map<string, PendingRange>) =>
-  [...ranges.values()].reduce((n, r) => n + Number(r.to - r.from), 0);
-
-/** Commits a group's offsets at the topics' current ends, so it reads only what comes next. */
-export async function startGroupAtEnd(
-  admin: Admin,
-  groupId: string,
-  topics: readonly string[],
-): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  for (const topic of topics.filter((t) => existing.has(t))) {
-    const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
-      partition: p.partition,
-      offset: p.high,
-    }));
-    await admin.setOffsets({ groupId, topic, partitions });
   }
 }
