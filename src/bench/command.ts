@@ -32,8 +32,12 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
   await admin.connect();
   try {
     // Only this run's data: every group starts at the topics' current ends.
-    await startGroupAtEnd(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(admin, groups(bench.config).sink, [VOUCHER_TOPIC, DLQ_TOPIC, ...ALL_CDC_TOPICS]);
+    await startGroupAtEnd(bench.kafka, admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(bench.kafka, admin, groups(bench.config).sink, [
+      VOUCHER_TOPIC,
+      DLQ_TOPIC,
+      ...ALL_CDC_TOPICS,
+    ]);
     await simulateCommand({
       seed: options.seed,
       merchants: options.merchants,

@@ -1,17 +1,72 @@
-import type { Admin } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 
-/** Commits a group's offsets at the topics' current ends, so it reads only what comes next. */
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset the group reads from this partition. */
+  offset: string;
+}
+
+/**
+ * Commits a consumer group's offsets, many topics in one membership: a short-lived member joins
+ * the group, commits them and leaves, in about a second (kafkajs' admin.setOffsets joins the
+ * group once per topic and waits out a full fetch, seconds each). The group must have no other
+ * member. Reads the offsets back and throws if any did not take.
+ */
+export async function commitGroupOffsets(
+  kafka: Kafka,
+  admin: Admin,
+  groupId: string,
+  offsets: readonly PartitionOffset[],
+): Promise<void> {
+  const topics = [...new Set(offsets.map((o) => o.topic))];
+  if (topics.length === 0) return;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      });
+    });
+    // (a crash after run() has itself failed is reported by run(), not here)
+    joined.catch(() => undefined);
+    await consumer.subscribe({ topics, fromBeginning: false });
+    // Nothing is processed or committed but the offsets below. The group exists only once
+    // joined: a first join can fail and be retried (a new broker's coordinator loading), and
+    // until then pausing or committing throws 'Consumer group was not initialized'.
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+    await joined;
+    consumer.pause(topics.map((topic) => ({ topic })));
+    await consumer.commitOffsets([...offsets]);
+  } finally {
+    await consumer.disconnect();
+  }
+  for (const t of await admin.fetchOffsets({ groupId, topics })) {
+    for (const p of t.partitions) {
+      const want = offsets.find((o) => o.topic === t.topic && o.partition === p.partition)?.offset;
+      if (want !== undefined && p.offset !== want)
+        throw new Error(`group ${groupId}: ${t.topic}:${p.partition} committed at ${p.offset}, not ${want}`);
+    }
+  }
+}
+
+/**
+ * Commits a new group's offsets at the topics' current ends, so it reads only what comes next.
+ * Topics that do not exist yet are left out (the group starts at their beginning).
+ */
 export async function startGroupAtEnd(
+  kafka: Kafka,
   admin: Admin,
   groupId: string,
   topics: readonly string[],
 ): Promise<void> {
   const existing = new Set(await admin.listTopics());
+  const offsets: PartitionOffset[] = [];
   for (const topic of topics.filter((t) => existing.has(t))) {
-    const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
-      partition: p.partition,
-      offset: p.high,
-    }));
-    await admin.setOffsets({ groupId, topic, partitions });
+    for (const p of await admin.fetchTopicOffsets(topic))
+      offsets.push({ topic, partition: p.partition, offset: p.high });
   }
+  await commitGroupOffsets(kafka, admin, groupId, offsets);
 }

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { Partitioners } from "kafkajs";
 import { groups } from "../../src/config.js";
 import { voucherIdOf } from "../../src/ids.js";
+import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
@@ -36,7 +37,6 @@ import { connectKafka, debezium, produce, type TestKafka, testConfig } from "../
 import { ensureStack, type StackEndpoints } from "../support/stack.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { Fleet, freePorts, lastLines, logDigest } from "./fleet.js";
-import { commitGroupAtEnd } from "./group-offsets.js";
 import { type Expected, Load } from "./load.js";
 import { percentiles, secs, Timeline, table } from "./report.js";
 import {
@@ -184,8 +184,8 @@ async function main(): Promise<number> {
     const kafka = k.kafka;
     const admin = k.admin;
     await Promise.all([
-      commitGroupAtEnd(kafka, admin, groups(config).topology, ALL_SOURCE_TOPICS),
-      commitGroupAtEnd(kafka, admin, groups(config).sink, SINK_TOPICS),
+      startGroupAtEnd(kafka, admin, groups(config).topology, ALL_SOURCE_TOPICS),
+      startGroupAtEnd(kafka, admin, groups(config).sink, SINK_TOPICS),
     ]);
 
     const partitions = new Map<string, number>();

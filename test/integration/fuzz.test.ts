@@ -5,6 +5,7 @@ import avro from "avsc";
 import { DecimalType } from "../../src/avro/decimal-type.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { type Config, groups } from "../../src/config.js";
+import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
 import { loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import {
@@ -23,13 +24,7 @@ import {
 } from "../support/fuzz/corpus.js";
 import { expectedBooking } from "../support/fuzz/expected.js";
 import { Rng } from "../support/fuzz/prng.js";
-import {
-  maxMessageBytes,
-  publishCdcRows,
-  publishInputs,
-  registerVariants,
-  setGroupOffsets,
-} from "../support/fuzz/publish.js";
+import { maxMessageBytes, publishCdcRows, publishInputs, registerVariants } from "../support/fuzz/publish.js";
 import { type VariantSchema, variantSchemas, variantSubject } from "../support/fuzz/variants.js";
 import { headerBytes } from "../support/fuzz/wire.js";
 import { FuzzWorld } from "../support/fuzz/world.js";
@@ -183,8 +178,8 @@ describe("fuzz: no record can stall the books (issue 7)", { timeout: REPLAY_BOUN
     const offsetsOf = (topics: readonly string[]) =>
       topics.flatMap((topic) => (start.get(topic) ?? []).map((p) => ({ topic, ...p })));
     await Promise.all([
-      setGroupOffsets(k.kafka, groups(config).topology, offsetsOf(ALL_SOURCE_TOPICS)),
-      setGroupOffsets(k.kafka, groups(config).sink, offsetsOf(SINK_TOPICS)),
+      commitGroupOffsets(k.kafka, k.admin, groups(config).topology, offsetsOf(ALL_SOURCE_TOPICS)),
+      commitGroupOffsets(k.kafka, k.admin, groups(config).sink, offsetsOf(SINK_TOPICS)),
     ]);
     world = new FuzzWorld(run);
     variants = variantSchemas(rng.fork("schemas"));

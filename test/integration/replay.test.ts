@@ -7,6 +7,7 @@ import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js"
 import { type Config, groups, loadConfig } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { voucherIdOf } from "../../src/ids.js";
+import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
@@ -51,12 +52,15 @@ async function startGroupsAt(
   config: Config,
   at: Map<string, { partition: number; offset: string }[]>,
 ) {
-  for (const [topic, partitions] of at) {
-    const group = (ALL_SOURCE_TOPICS as readonly string[]).includes(topic)
-      ? groups(config).topology
-      : groups(config).sink;
-    await k.admin.setOffsets({ groupId: group, topic, partitions });
-  }
+  const offsets = [...at].flatMap(([topic, partitions]) => partitions.map((p) => ({ topic, ...p })));
+  const isSource = (o: { topic: string }) => (ALL_SOURCE_TOPICS as readonly string[]).includes(o.topic);
+  await commitGroupOffsets(k.kafka, k.admin, groups(config).topology, offsets.filter(isSource));
+  await commitGroupOffsets(
+    k.kafka,
+    k.admin,
+    groups(config).sink,
+    offsets.filter((o) => !isSource(o)),
+  );
 }
 
 describe("replay: source events to committed Postgres rows, exactly once in effect", () => {
@@ -322,11 +326,12 @@ describe("replay: source events to committed Postgres rows, exactly once in effe
     const missingPo = `po-missing-${ids.run}`;
     await publishPurchaseOrder(k, ids, missingPo, "PO-000778");
     const dlqStart = startOffsets.get(DLQ_TOPIC) ?? [];
-    await k.admin.setOffsets({
-      groupId: `${first.config.CONSUMER_GROUP}.redrive`,
-      topic: DLQ_TOPIC,
-      partitions: dlqStart,
-    });
+    await commitGroupOffsets(
+      k.kafka,
+      k.admin,
+      `${first.config.CONSUMER_GROUP}.redrive`,
+      dlqStart.map((p) => ({ topic: DLQ_TOPIC, ...p })),
+    );
     const redriven = await redriveCommand(["UNRESOLVED"], first.env);
     assert.ok((redriven.redriven.UNRESOLVED ?? 0) >= 1, JSON.stringify(redriven));
     assert.equal(redriven.redriven.INVALID_PAYLOAD, undefined);

@@ -4,9 +4,10 @@ import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { groups } from "../../src/config.js";
+import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS } from "../../src/topics.js";
-import { connectKafka, startGroupAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -35,8 +36,8 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
     db = await createThrowawayDb();
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
-    await startGroupAtEnd(k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(k.admin, groups(config).sink, SINK_TOPICS);
+    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS);
     const env = {
       ...process.env,
       DATABASE_URL: db.url,

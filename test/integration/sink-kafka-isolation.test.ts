@@ -5,12 +5,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Message } from "kafkajs";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
+import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { pendingRanges, stopOffsets } from "../../src/kafka/offsets.js";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
-import { connectKafka, startGroupAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { refusedVouchers, sampleVoucher } from "../support/vouchers.js";
 
@@ -45,7 +46,7 @@ describe("sink on Kafka: one refused voucher is dead-lettered, the rest booked, 
     k = await connectKafka(cfg);
     await migrate(db.pool(1));
     const sinkGroup = groups(cfg).sink;
-    await startGroupAtEnd(k.admin, sinkGroup, SINK_TOPICS);
+    await startGroupAtEnd(k.kafka, k.admin, sinkGroup, SINK_TOPICS);
 
     const schemaId = k.schemaIds.get(valueSubject(VOUCHER_TOPIC)) ?? 0;
     const voucher = (v: Voucher): Message => ({ key: v.merchantId, value: k.codec.encode(schemaId, v) });

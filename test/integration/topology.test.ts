@@ -4,6 +4,7 @@ import pg from "pg";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { seededAccountId, voucherIdOf } from "../../src/ids.js";
+import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { money } from "../../src/money.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
@@ -14,7 +15,6 @@ import {
   endOffsetsOf,
   type ReadRecord,
   readFrom,
-  startGroupAtEnd,
   type TestKafka,
   testConfig,
 } from "../support/pipeline.js";
@@ -40,7 +40,7 @@ describe("posting topology against the real broker and registry", () => {
 
   before(async () => {
     k = await connectKafka(config);
-    await startGroupAtEnd(k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
     const voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     const dlqStart = await endOffsetsOf(k.admin, DLQ_TOPIC);
     await publishCdc(k, ids);

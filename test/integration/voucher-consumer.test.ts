@@ -10,16 +10,11 @@ import {
   type VoucherConsumer,
 } from "../../examples/voucher-consumer.js";
 import { groups } from "../../src/config.js";
+import { commitGroupOffsets, startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
-import {
-  connectKafka,
-  endOffsetsOf,
-  startGroupAtEnd,
-  type TestKafka,
-  testConfig,
-} from "../support/pipeline.js";
+import { connectKafka, endOffsetsOf, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 import { uniqueName } from "../support/stack.js";
 
@@ -54,9 +49,9 @@ describe("examples/voucher-consumer.ts against the real pipeline's finance.vouch
 
   before(async () => {
     k = await connectKafka(config);
-    await startGroupAtEnd(k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
+    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
     // The consumer's group starts at the current end: it sees this test's vouchers, not the topic's history.
-    await startGroupAtEnd(k.admin, groupId, [VOUCHER_TOPIC]);
+    await startGroupAtEnd(k.kafka, k.admin, groupId, [VOUCHER_TOPIC]);
     voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     await publishCdc(k, ids);
     service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, pool });
@@ -129,11 +124,12 @@ describe("examples/voucher-consumer.ts against the real pipeline's finance.vouch
     await consumer?.stop();
     consumer = undefined;
     const replayGroup = uniqueName("voucher-consumer-replay");
-    await k.admin.setOffsets({
-      groupId: replayGroup,
-      topic: VOUCHER_TOPIC,
-      partitions: [...voucherStart].map(([partition, offset]) => ({ partition, offset })),
-    });
+    await commitGroupOffsets(
+      k.kafka,
+      k.admin,
+      replayGroup,
+      [...voucherStart].map(([partition, offset]) => ({ topic: VOUCHER_TOPIC, partition, offset })),
+    );
     let appliedAgain = 0;
     const replay = await startVoucherConsumer({
       brokers: config.KAFKA_BROKERS,

@@ -3,8 +3,6 @@ import { type Admin, type IHeaders, type Kafka, type Message, Partitioners } fro
 import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics } from "../../src/kafka/client.js";
-import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { tp } from "../../src/kafka/positions.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { ensureStack } from "./stack.js";
@@ -129,5 +127,3 @@ export function debezium(table: string, op: string, after: Record<string, unknow
     ts_ms: 1_767_225_600_000,
   };
 }
-
-export { startGroupAtEnd, tp };

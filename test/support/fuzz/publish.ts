@@ -161,34 +161,3 @@ export async function publishInputs(
     await producer.disconnect();
   }
 }
-
-/**
- * Commits a consumer group's offsets for many topics in one group membership (kafkajs'
- * admin.setOffsets joins the group once per topic, seconds each).
- */
-export async function setGroupOffsets(
-  kafka: Kafka,
-  groupId: string,
-  offsets: { topic: string; partition: number; offset: string }[],
-): Promise<void> {
-  const topics = [...new Set(offsets.map((o) => o.topic))];
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics });
-    const joined = new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) reject(payload.error);
-      });
-    });
-    // Nothing is processed or committed but what is committed below. The group exists only
-    // once joined: a first join can fail and be retried (a new broker's coordinator loading),
-    // and until then the consumer has no group to pause or commit through.
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
-    await joined;
-    await consumer.commitOffsets(offsets);
-  } finally {
-    await consumer.disconnect();
-  }
-}
