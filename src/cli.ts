@@ -63,8 +63,8 @@ export function buildCli(): Command {
     )
     .option("--sink-only", "run only the sink (finance.voucher → Postgres)")
     .option("--no-migrate", "do not apply database migrations at start")
-    .action(async (o: { topologyOnly?: boolean; sinkOnly?: boolean; migrate: boolean }) => {
-      await runCommand({ topology: !o.sinkOnly, sink: !o.topologyOnly, migrate: o.migrate });
+    .action(async (opts: { topologyOnly?: boolean; sinkOnly?: boolean; migrate: boolean }) => {
+      await runCommand({ topology: !opts.sinkOnly, sink: !opts.topologyOnly, migrate: opts.migrate });
     });
 
   program
@@ -75,9 +75,9 @@ export function buildCli(): Command {
     .option("--no-migrate", "do not apply database migrations at start")
     .option("--no-progress", "do not display progress")
     .option("--json", "print the summary as JSON")
-    .action(async (o: { migrate: boolean; progress: boolean; json?: boolean }) => {
-      const summary = await replayCommand({ migrate: o.migrate, progress: o.progress });
-      process.stdout.write(`${o.json ? JSON.stringify(summary) : formatSummary(summary)}\n`);
+    .action(async (opts: { migrate: boolean; progress: boolean; json?: boolean }) => {
+      const summary = await replayCommand({ migrate: opts.migrate, progress: opts.progress });
+      process.stdout.write(`${opts.json ? JSON.stringify(summary) : formatSummary(summary)}\n`);
     });
 
   program
@@ -88,9 +88,9 @@ export function buildCli(): Command {
         .choices(["UNRESOLVED", "CROSS_TENANT", "INVALID_PAYLOAD", "UNDECODABLE"])
         .default(["UNRESOLVED"]),
     )
-    .action(async (o: { reason: DeadLetterReason[] }) => {
+    .action(async (opts: { reason: DeadLetterReason[] }) => {
       const { redriveCommand } = await import("./commands/redrive.js");
-      const s = await redriveCommand(o.reason);
+      const s = await redriveCommand(opts.reason);
       process.stdout.write(`${JSON.stringify(s)}\n`);
     });
 
@@ -105,9 +105,15 @@ export function buildCli(): Command {
     .option("--partitions <n>", "partitions of topics it creates", positiveInt, 6)
     .option("--bad", "include a few deliberately bad events (each dead-letter reason)")
     .action(
-      async (o: { seed: number; merchants: number; events: number; partitions: number; bad?: boolean }) => {
+      async (opts: {
+        seed: number;
+        merchants: number;
+        events: number;
+        partitions: number;
+        bad?: boolean;
+      }) => {
         const { simulateCommand } = await import("./simulate/command.js");
-        await simulateCommand({ ...o, bad: o.bad === true });
+        await simulateCommand({ ...opts, bad: opts.bad === true });
       },
     );
 
@@ -120,9 +126,9 @@ export function buildCli(): Command {
     .option("--merchants <n>", "number of merchants", positiveInt, 50)
     .option("--seed <n>", "random seed", nonNegativeInt, 7)
     .option("--keep", "keep the scratch database the run books into")
-    .action(async (o: { events: number; merchants: number; seed: number; keep?: boolean }) => {
+    .action(async (opts: { events: number; merchants: number; seed: number; keep?: boolean }) => {
       const { benchCommand } = await import("./bench/command.js");
-      await benchCommand({ ...o, keep: o.keep === true });
+      await benchCommand({ ...opts, keep: opts.keep === true });
     });
 
   return program;

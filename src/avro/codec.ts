@@ -13,7 +13,7 @@ const HEADER_LENGTH = 5;
 const REQUEST_DEADLINE_MS = 10_000;
 const ATTEMPTS = 5;
 
-interface Patience {
+interface RequestPolicy {
   deadlineMs: number;
   attempts: number;
 }
@@ -39,10 +39,10 @@ export class AvroCodec {
   private readonly unknownIds = new Set<number>();
   /** Per reader type: the resolver from each writer schema id, or why there is none. */
   private readonly resolvers = new Map<avro.Type, Map<number, Resolver | InvalidPayloadError>>();
-  private readonly patience: Patience;
+  private readonly requestPolicy: RequestPolicy;
 
   constructor(private readonly config: RegistryConfig) {
-    this.patience = {
+    this.requestPolicy = {
       deadlineMs: config.requestDeadlineMs ?? REQUEST_DEADLINE_MS,
       attempts: config.attempts ?? ATTEMPTS,
     };
@@ -52,7 +52,7 @@ export class AvroCodec {
         ...(config.auth ? { auth: config.auth } : {}),
         // Aborts the socket of a request we have already given up on (see withDeadline).
         // (its ESM and CJS typings differ; the runtime object is the same)
-        middlewares: [TimeoutMiddleware(this.patience.deadlineMs + 1_000) as never],
+        middlewares: [TimeoutMiddleware(this.requestPolicy.deadlineMs + 1_000) as never],
       },
       { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
     );
@@ -128,13 +128,13 @@ export class AvroCodec {
     schema: object,
     compatibility: Compatibility = "BACKWARD",
   ): Promise<number> {
-    return retrying(this.patience, async () => {
+    return retrying(this.requestPolicy, async () => {
       await this.setCompatibility(subject, compatibility);
       const request = this.registry.register(
         { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
         { subject, compatibility: compatibility as never },
       );
-      const { id } = await withDeadline(this.patience, `registering ${subject}`, request).catch(
+      const { id } = await withDeadline(this.requestPolicy, `registering ${subject}`, request).catch(
         (e: unknown) => {
           throw registrationError(e, `registering ${subject}`);
         },
@@ -151,7 +151,7 @@ export class AvroCodec {
       method: "PUT",
       headers: { "Content-Type": "application/vnd.schemaregistry.v1+json", ...this.authHeader() },
       body: JSON.stringify({ compatibility }),
-      signal: AbortSignal.timeout(this.patience.deadlineMs),
+      signal: AbortSignal.timeout(this.requestPolicy.deadlineMs),
     }).catch((e: unknown) => {
       throw new TransientInfraError(`schema registry unreachable: ${(e as Error).message}`, { cause: e });
     });
@@ -166,9 +166,13 @@ export class AvroCodec {
   }
 
   private async fetchType(id: number): Promise<void> {
-    await retrying(this.patience, async () => {
+    await retrying(this.requestPolicy, async () => {
       try {
-        const type = await withDeadline(this.patience, `fetching schema ${id}`, this.registry.getSchema(id));
+        const type = await withDeadline(
+          this.requestPolicy,
+          `fetching schema ${id}`,
+          this.registry.getSchema(id),
+        );
         this.types.set(id, type as unknown as avro.Type);
       } catch (e) {
         if (isAnswerAboutSchema(e)) this.unknownIds.add(id);
@@ -184,12 +188,13 @@ export function schemaIdOf(value: Buffer | null): number | null {
 }
 
 /** Our own deadline on a registry request, failing with a type the caller can retry on. */
-async function withDeadline<T>(p: Patience, what: string, request: Promise<T>): Promise<T> {
+async function withDeadline<T>(policy: RequestPolicy, what: string, request: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new TransientInfraError(`schema registry: ${what}: no answer within ${p.deadlineMs} ms`)),
-      p.deadlineMs,
+      () =>
+        reject(new TransientInfraError(`schema registry: ${what}: no answer within ${policy.deadlineMs} ms`)),
+      policy.deadlineMs,
     );
   });
   try {
@@ -200,11 +205,11 @@ async function withDeadline<T>(p: Patience, what: string, request: Promise<T>): 
 }
 
 /** A few attempts with backoff for transient failures; the caller's own retry covers longer outages. */
-const retrying = <T>(p: Patience, attempt: () => Promise<T>): Promise<T> =>
+const retrying = <T>(policy: RequestPolicy, attempt: () => Promise<T>): Promise<T> =>
   retry(attempt, {
     initialMs: 400,
     maxMs: 6_400,
-    attempts: p.attempts,
+    attempts: policy.attempts,
     retryIf: (e) => e instanceof TransientInfraError,
   });
 

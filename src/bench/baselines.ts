@@ -7,7 +7,7 @@ import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer } from "../kafka/client.js";
 import { type PendingRange, stopOffsets } from "../kafka/offsets.js";
-import { followPositions, Positions, tp } from "../kafka/positions.js";
+import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 
 /**
  * Physical limit one: a consumer that only fetches and decodes the same records the pipeline
@@ -38,7 +38,7 @@ export async function bareDecodeRate(
   await consumer.run({
     partitionsConsumedConcurrently: 4,
     eachBatch: async ({ batch }) => {
-      const key = tp(batch.topic, batch.partition);
+      const key = partitionKey(batch.topic, batch.partition);
       const range = ranges.get(key);
       if (!range) return;
       const records = batch.messages.filter(

@@ -3,7 +3,7 @@ import type { DeadLetterReason } from "../errors.js";
 import { createConsumer, createProducer } from "../kafka/client.js";
 import { headerText } from "../kafka/headers.js";
 import { pendingRanges, stopOffsets } from "../kafka/offsets.js";
-import { followPositions, Positions, tp } from "../kafka/positions.js";
+import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import { DLQ_TOPIC } from "../topics.js";
 import { OVERSIZE_HEADER } from "../topology/messages.js";
 import { runtime } from "./runtime.js";
@@ -60,7 +60,7 @@ export async function redriveCommand(
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
-      const end = stop.get(tp(batch.topic, batch.partition)) ?? 0n;
+      const end = stop.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
       const out = new Map<string, Message[]>();
       for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
         const headers = m.headers ?? {};

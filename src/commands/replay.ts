@@ -28,12 +28,12 @@ export async function replayCommand(
   opts: { migrate: boolean; progress: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ReplaySummary> {
-  const rt = runtime(env);
+  const resources = runtime(env);
   // The summary is read from the counters: count this replay only.
   registry.resetMetrics();
-  const { config, kafka, log } = rt;
+  const { config, kafka, log } = resources;
   const started = Date.now();
-  const pool = rt.pool();
+  const pool = resources.pool();
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -43,12 +43,12 @@ export async function replayCommand(
     log.info({ total, partitions: source.size }, "replay: source events to process");
     const progress = opts.progress ? startProgress(total) : null;
     const posting = new PostingService({
-      ...rt,
+      ...resources,
       pool,
       stopAt: stopOffsets(source),
       onBatch: (b) => progress?.add(b.events),
     });
-    const sink = new SinkService({ ...rt, pool });
+    const sink = new SinkService({ ...resources, pool });
     try {
       // CDC rows present at start must reach finance.account too; capture them before we begin.
       const cdcForSink = await pendingRanges(admin, groups(config).sink, [

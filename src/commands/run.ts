@@ -13,19 +13,19 @@ export interface RunOptions {
 
 /** `finance-posting run`: topology and sink (or one of them) until SIGTERM/SIGINT. */
 export async function runCommand(opts: RunOptions): Promise<void> {
-  const rt = runtime();
-  const { config, log } = rt;
+  const resources = runtime();
+  const { config, log } = resources;
   primeCounters(ALL_SOURCE_TOPICS, VOUCHER_TOPIC);
   let ready = false;
   let fatal: (why: string) => void = () => {};
   const liveness = new Liveness((why) => fatal(why));
   const metricsServer = await serveMetrics(config, { live: () => liveness.live(), ready: () => ready });
   // The topology needs Postgres too, for dead letters too large for their topic.
-  const pool = rt.pool();
+  const pool = resources.pool();
   if (opts.migrate) await migrateDatabase(pool);
 
-  const posting = opts.topology ? new PostingService({ ...rt, pool, liveness }) : null;
-  const sink = opts.sink ? new SinkService({ ...rt, pool, liveness }) : null;
+  const posting = opts.topology ? new PostingService({ ...resources, pool, liveness }) : null;
+  const sink = opts.sink ? new SinkService({ ...resources, pool, liveness }) : null;
   fatal = onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
     await Promise.all([posting?.stop(), sink?.stop()]);

@@ -1,15 +1,15 @@
 import type { Admin } from "kafkajs";
-import { tp } from "./positions.js";
+import { partitionKey } from "./positions.js";
 
 /**
- * End offsets (high watermarks) of the topics' partitions now, keyed by `tp()`. Partitions
+ * End offsets (high watermarks) of the topics' partitions now, keyed by `partitionKey()`. Partitions
  * holding no message (empty, or emptied by retention) are left out: there is nothing to await.
  */
 export async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   for (const topic of topics) {
     for (const p of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(p.high) > BigInt(p.low)) out.set(tp(topic, p.partition), BigInt(p.high));
+      if (BigInt(p.high) > BigInt(p.low)) out.set(partitionKey(topic, p.partition), BigInt(p.high));
     }
   }
   return out;
@@ -37,11 +37,11 @@ export async function pendingRanges(
   const committed = new Map<string, bigint>();
   for (const t of await admin.fetchOffsets({ groupId, topics: present })) {
     for (const p of t.partitions)
-      if (BigInt(p.offset) >= 0n) committed.set(tp(t.topic, p.partition), BigInt(p.offset));
+      if (BigInt(p.offset) >= 0n) committed.set(partitionKey(t.topic, p.partition), BigInt(p.offset));
   }
   for (const topic of present) {
     for (const p of await admin.fetchTopicOffsets(topic)) {
-      const key = tp(topic, p.partition);
+      const key = partitionKey(topic, p.partition);
       const low = BigInt(p.low);
       const from = (committed.get(key) ?? low) > low ? (committed.get(key) ?? low) : low;
       const to = BigInt(p.high);

@@ -2,7 +2,7 @@ import type { Consumer } from "kafkajs";
 import { metrics } from "../metrics.js";
 
 /** The key of a topic's partition in the maps of offsets: `topic:partition`. */
-export const tp = (topic: string, partition: number) => `${topic}:${partition}`;
+export const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
 /**
  * Where a consumer has got to, per partition, and promises that resolve once it has reached
@@ -13,7 +13,7 @@ export class Positions {
   private waits: { targets: Map<string, bigint>; resolve: () => void }[] = [];
 
   advance(topic: string, partition: number, next: bigint): void {
-    const key = tp(topic, partition);
+    const key = partitionKey(topic, partition);
     if ((this.at.get(key) ?? -1n) < next) this.at.set(key, next);
     this.settle();
   }

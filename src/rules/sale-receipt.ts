@@ -92,8 +92,8 @@ function post(e: PaymentSucceeded, ctx: ResolvedContext, origin: Origin): Postin
   const label = documentLabel(e.saleOrderCode, e.saleOrderId);
   const source = { type: "SALE_ORDER" as const, id: e.saleOrderId, code: nonBlank(e.saleOrderCode) };
   const party = customerParty(e.customer ?? null);
-  const voucher = (d: Pick<VoucherDraft, "kind" | "subId" | "amount" | "reason" | "lines">) =>
-    buildVoucher(e, origin, { ...d, source, party });
+  const voucher = (draft: Pick<VoucherDraft, "kind" | "subId" | "amount" | "reason" | "lines">) =>
+    buildVoucher(e, origin, { ...draft, source, party });
 
   for (const a of e.attempts) {
     if (!isRouted(a)) {

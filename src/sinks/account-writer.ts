@@ -1,5 +1,6 @@
 import type { Account } from "../domain/accounts.js";
-import { asInfraError, type Db } from "./pg-errors.js";
+import type { Db } from "./db.js";
+import { asInfraError } from "./pg-errors.js";
 
 /**
  * `replace`: the incoming row is the latest truth (finance_account CDC) and overwrites a

@@ -1,4 +1,5 @@
-import { asInfraError, type Db } from "./pg-errors.js";
+import type { Db } from "./db.js";
+import { asInfraError } from "./pg-errors.js";
 
 export interface DeadLetterRecord {
   topic: string;

@@ -1,7 +1,8 @@
 import type { Pool } from "pg";
 import { log } from "../log.js";
+import { checkOut } from "./db.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
-import { asInfraError, checkOut, isTransientPgError } from "./pg-errors.js";
+import { asInfraError, isTransientPgError } from "./pg-errors.js";
 
 /** Fixed advisory-lock key ("finpost" in ASCII) that serializes migrate() across instances. */
 const MIGRATION_LOCK_KEY = "28548420217482100";

@@ -5,7 +5,7 @@ import { log } from "../log.js";
 import { formatMoney } from "../money.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
 import { type CopyValue, copyRows } from "./copy.js";
-import { type Db, inTransaction } from "./pg-errors.js";
+import { type Db, inTransaction } from "./db.js";
 
 export type KindCounts = Partial<Record<VoucherKind, number>>;
 

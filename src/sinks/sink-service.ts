@@ -42,20 +42,24 @@ export interface SinkServiceOptions {
  */
 export class SinkService {
   private consumer: Consumer | null = null;
-  private readonly gc: GroupCommit<SinkWork>;
+  private readonly groupCommit: GroupCommit<SinkWork>;
   private readonly positions = new Positions();
 
-  constructor(private readonly o: SinkServiceOptions) {
-    this.gc = new GroupCommit(o.config.SINK_BATCH_SIZE, o.config.SINK_LINGER_MS, (work) => this.flush(work));
+  constructor(private readonly options: SinkServiceOptions) {
+    this.groupCommit = new GroupCommit(
+      options.config.SINK_BATCH_SIZE,
+      options.config.SINK_LINGER_MS,
+      (work) => this.flush(work),
+    );
   }
 
   async start(): Promise<void> {
-    const group = groups(this.o.config).sink;
-    this.consumer = createConsumer(this.o.kafka, group, groupTiming(this.o.config));
-    this.o.liveness?.watch(this.consumer, "sink");
+    const group = groups(this.options.config).sink;
+    this.consumer = createConsumer(this.options.kafka, group, groupTiming(this.options.config));
+    this.options.liveness?.watch(this.consumer, "sink");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
-    const admin = this.o.kafka.admin();
+    const admin = this.options.kafka.admin();
     await admin.connect();
     // The sink may start before the topology has created its topics (a new cluster).
     await ensureTopics(admin, OUTPUT_TOPICS);
@@ -68,12 +72,12 @@ export class SinkService {
     // Not awaited, as in the topology: readiness does not wait for the group join.
     const running = this.consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: this.o.config.PARTITIONS_CONSUMED_CONCURRENTLY,
+      partitionsConsumedConcurrently: this.options.config.PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (payload) => this.onBatch(payload),
     });
     running.catch((e: unknown) => {
-      this.o.log.error({ err: e }, "sink consumer could not start");
-      this.o.liveness?.fail("sink", e);
+      this.options.log.error({ err: e }, "sink consumer could not start");
+      this.options.liveness?.fail("sink", e);
     });
   }
 
@@ -86,7 +90,7 @@ export class SinkService {
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.disconnect();
-    await this.gc.drain();
+    await this.groupCommit.drain();
   }
 
   private async onBatch({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
@@ -94,7 +98,9 @@ export class SinkService {
     if (!this.consumer) throw new Error("sink is stopping");
     if (batch.messages.length === 0) return;
     const topic = batch.topic;
-    await this.o.codec.prepare(batch.messages.flatMap((m) => (topic === DLQ_TOPIC ? [] : [m.key, m.value])));
+    await this.options.codec.prepare(
+      batch.messages.flatMap((m) => (topic === DLQ_TOPIC ? [] : [m.key, m.value])),
+    );
     const work: SinkWork[] = [];
     for (const m of batch.messages) {
       const source: SourceRecord = {
@@ -110,7 +116,7 @@ export class SinkService {
       } catch (e) {
         // Not lost: an unreadable record is kept in finance.dead_letter for review.
         const { topic, partition, offset } = source;
-        this.o.log.error(
+        this.options.log.error(
           { topic, partition, offset, err: e },
           "sink record undecodable; stored as a dead letter",
         );
@@ -122,7 +128,9 @@ export class SinkService {
         });
       }
     }
-    await heartbeatWhile(heartbeat, this.o.config.KAFKA_HEARTBEAT_INTERVAL_MS, () => this.gc.add(work));
+    await heartbeatWhile(heartbeat, this.options.config.KAFKA_HEARTBEAT_INTERVAL_MS, () =>
+      this.groupCommit.add(work),
+    );
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await commitOffsetsIfNecessary({
       topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
@@ -133,13 +141,13 @@ export class SinkService {
   private toWork(source: SourceRecord): SinkWork[] {
     const { topic, key, value } = source;
     if (topic === VOUCHER_TOPIC) {
-      return [{ kind: "voucher", voucher: this.o.codec.decode<Voucher>(value), source }];
+      return [{ kind: "voucher", voucher: this.options.codec.decode<Voucher>(value), source }];
     }
     if (topic === DLQ_TOPIC) return [{ kind: "deadLetter", record: dlqRecord(source), source }];
     const rec = {
       topic: topic as CdcTopic,
-      key: key ? this.o.codec.decode<{ id: string }>(key) : null,
-      value: value ? this.o.codec.decode<DebeziumEnvelope>(value) : null,
+      key: key ? this.options.codec.decode<{ id: string }>(key) : null,
+      value: value ? this.options.codec.decode<DebeziumEnvelope>(value) : null,
     };
     // Seeding only creates what is missing, so a merchant's later rename of an account stands.
     const mode: AccountWriteMode = topic === CDC_TOPICS.merchant ? "insertMissing" : "replace";
@@ -149,9 +157,9 @@ export class SinkService {
   private async flush(work: SinkWork[]): Promise<void> {
     const vouchers = work.filter((w) => w.kind === "voucher").length;
     const end = metrics.sinkFlushSeconds.startTimer();
-    await flushSinkWork(this.o.pool, this.o.log, work);
+    await flushSinkWork(this.options.pool, this.options.log, work);
     end();
     metrics.sinkBatchSize.observe(vouchers);
-    this.o.onFlush?.(vouchers);
+    this.options.onFlush?.(vouchers);
   }
 }

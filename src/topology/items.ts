@@ -21,7 +21,7 @@ export interface SourceBatch {
 }
 
 /** Where one record has got to on its way through the stages. */
-export type Progress =
+export type ItemState =
   | { stage: "read" }
   | { stage: "decoded"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "validated"; event: SourceEvent; rule: PostingRule<SourceEvent> }
@@ -34,7 +34,7 @@ export type Progress =
 export interface Item {
   record: SourceRecord;
   origin: Origin;
-  progress: Progress;
+  state: ItemState;
 }
 
 export interface ItemBatch {

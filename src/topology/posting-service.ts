@@ -13,7 +13,7 @@ import {
   heartbeatWhile,
   maxRecordBytes,
 } from "../kafka/client.js";
-import { followPositions, Positions, tp } from "../kafka/positions.js";
+import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { metrics } from "../metrics.js";
@@ -53,18 +53,25 @@ export class PostingService {
   /** Aborts waits for missing references on shutdown, so stopping never waits them out. */
   private readonly stopping = new AbortController();
 
-  constructor(private readonly o: PostingServiceOptions) {
-    this.sender = new RecordSender(() => createProducer(o.kafka), o.log);
-    this.feed = new TableFeed(o.kafka, o.codec, this.tables, groups(o.config).tables, o.log, o.liveness);
+  constructor(private readonly options: PostingServiceOptions) {
+    this.sender = new RecordSender(() => createProducer(options.kafka), options.log);
+    this.feed = new TableFeed(
+      options.kafka,
+      options.codec,
+      this.tables,
+      groups(options.config).tables,
+      options.log,
+      options.liveness,
+    );
   }
 
   /** Resolves when every partition has reached its stopAt offset (replay). */
   finished(): Promise<void> {
-    return this.positions.reached(this.o.stopAt ?? new Map());
+    return this.positions.reached(this.options.stopAt ?? new Map());
   }
 
   async start(): Promise<void> {
-    const { config, kafka, codec, log } = this.o;
+    const { config, kafka, codec, log } = this.options;
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, OUTPUT_TOPICS);
@@ -80,7 +87,7 @@ export class PostingService {
     await this.sender.connect();
     const group = groups(config).topology;
     this.consumer = createConsumer(kafka, group, groupTiming(config));
-    this.o.liveness?.watch(this.consumer, "topology");
+    this.options.liveness?.watch(this.consumer, "topology");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
@@ -101,7 +108,7 @@ export class PostingService {
           sender,
           maxRecordBytes: recordLimit,
           keepOversized: async (records) => {
-            await insertDeadLetters(this.o.pool, records);
+            await insertDeadLetters(this.options.pool, records);
           },
           voucherSchemaId,
           wait: {
@@ -123,7 +130,7 @@ export class PostingService {
               },
             ],
           });
-          this.o.onBatch?.(published);
+          this.options.onBatch?.(published);
         } catch (e) {
           metrics.errors.inc({ stage: "topology", type: (e as Error).name });
           log.error(
@@ -137,7 +144,7 @@ export class PostingService {
     });
     running.catch((e: unknown) => {
       log.error({ err: e }, "topology consumer could not start");
-      this.o.liveness?.fail("topology", e);
+      this.options.liveness?.fail("topology", e);
     });
   }
 
@@ -152,9 +159,9 @@ export class PostingService {
 
   /** In replay, drops records at or past the partition's stop offset. */
   private sourceBatch({ batch }: EachBatchPayload): SourceBatch {
-    const stop = this.o.stopAt?.get(tp(batch.topic, batch.partition));
+    const stop = this.options.stopAt?.get(partitionKey(batch.topic, batch.partition));
     const records = batch.messages
-      .filter((m) => !this.o.stopAt || (stop !== undefined && BigInt(m.offset) < stop))
+      .filter((m) => !this.options.stopAt || (stop !== undefined && BigInt(m.offset) < stop))
       .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
     return { topic: batch.topic, partition: batch.partition, records };
   }

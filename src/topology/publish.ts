@@ -43,7 +43,7 @@ const oversized = ({ record, origin }: Item, error: PostingError): DeadLetterRec
  * acks=all requests; the caller commits the source offsets only after this resolves. A dead
  * letter too large for its topic is stored in Postgres first, and a stub stands in for it.
  */
-export async function publish(d: PublishDeps, batch: ItemBatch): Promise<PublishedBatch> {
+export async function publish(deps: PublishDeps, batch: ItemBatch): Promise<PublishedBatch> {
   const out: PublishedBatch = {
     topic: batch.topic,
     partition: batch.partition,
@@ -57,7 +57,7 @@ export async function publish(d: PublishDeps, batch: ItemBatch): Promise<Publish
   const dlq: Message[] = [];
   const tooLarge: DeadLetterRecord[] = [];
   for (const item of batch.items) {
-    const p = item.progress;
+    const p = item.state;
     if (p.stage === "encoded") {
       out.vouchers.push(...p.result.vouchers);
       out.skips.push(...p.result.skips);
@@ -65,7 +65,7 @@ export async function publish(d: PublishDeps, batch: ItemBatch): Promise<Publish
     } else if (p.stage === "failed") {
       const message = deadLetterMessage(item, p.error);
       const bytes = recordBytes(message);
-      if (bytes <= d.maxRecordBytes) dlq.push(message);
+      if (bytes <= deps.maxRecordBytes) dlq.push(message);
       else {
         tooLarge.push(oversized(item, p.error));
         dlq.push(oversizeStub(item, p.error, bytes));
@@ -77,10 +77,10 @@ export async function publish(d: PublishDeps, batch: ItemBatch): Promise<Publish
       );
     }
   }
-  if (tooLarge.length > 0) await d.keepOversized(tooLarge);
+  if (tooLarge.length > 0) await deps.keepOversized(tooLarge);
   const topicMessages: TopicMessages[] = [];
   if (vouchers.length > 0) topicMessages.push({ topic: VOUCHER_TOPIC, messages: vouchers });
   if (dlq.length > 0) topicMessages.push({ topic: DLQ_TOPIC, messages: dlq });
-  await d.sender.send(topicMessages);
+  await deps.sender.send(topicMessages);
   return out;
 }

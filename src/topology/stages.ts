@@ -6,7 +6,7 @@ import { resolveNow, resolveWithin, type WaitPolicy } from "../enrich/resolve.js
 import type { MaterializedTables } from "../enrich/tables.js";
 import { isPostingError, PostingFailedError, TransientInfraError, UnresolvedError } from "../errors.js";
 import { ruleFor, type SourceEvent } from "../rules/index.js";
-import type { Item, ItemBatch, Progress, SourceBatch } from "./items.js";
+import type { Item, ItemBatch, ItemState, SourceBatch } from "./items.js";
 import { recordBytes, voucherMessage } from "./messages.js";
 
 /** How often one record's step is tried before an unexpected error dead-letters it (SPEC §6). */
@@ -18,7 +18,7 @@ export const POSTING_ATTEMPTS = 3;
  * anything else is a defect, tried again while attempts remain (null), then POSTING_FAILED,
  * so one record that trips a bug cannot stall its partition.
  */
-function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): Progress | null {
+function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): ItemState | null {
   if (isPostingError(e)) return { stage: "failed", error: e };
   if (e instanceof TransientInfraError) throw e;
   if (attempt < POSTING_ATTEMPTS) return null;
@@ -28,7 +28,7 @@ function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): 
 }
 
 /** Runs one record's step, turning its errors into its outcome (see outcomeOfError). */
-function settle(item: Item, step: string, run: () => Progress): Progress {
+function settle(item: Item, step: string, run: () => ItemState): ItemState {
   for (let attempt = 1; ; attempt++) {
     try {
       return run();
@@ -39,12 +39,12 @@ function settle(item: Item, step: string, run: () => Progress): Progress {
   }
 }
 
-function mapItems(batch: ItemBatch, step: string, f: (p: Progress, item: Item) => Progress): ItemBatch {
+function mapItems(batch: ItemBatch, step: string, f: (p: ItemState, item: Item) => ItemState): ItemBatch {
   return {
     ...batch,
     items: batch.items.map((item) => ({
       ...item,
-      progress: settle(item, step, () => f(item.progress, item)),
+      state: settle(item, step, () => f(item.state, item)),
     })),
   };
 }
@@ -58,9 +58,9 @@ export async function decode(codec: AvroCodec, reader: avro.Type, batch: SourceB
       record,
       origin: { eventId: "", topic: batch.topic, partition: batch.partition, offset: Number(record.offset) },
       // decoded just below; an Error as a placeholder would cost a stack trace per record
-      progress: { stage: "read" },
+      state: { stage: "read" },
     };
-    item.progress = settle(item, "decoding", () => {
+    item.state = settle(item, "decoding", () => {
       const event = codec.decode<SourceEvent>(record.value, reader);
       item.origin.eventId = typeof event.eventId === "string" ? event.eventId : "";
       return { stage: "decoded", event, rule };
@@ -90,21 +90,21 @@ export async function resolve(
   batch: ItemBatch,
 ): Promise<ItemBatch> {
   const items = batch.items.map((item): Item => {
-    const p = item.progress;
+    const p = item.state;
     if (p.stage !== "validated") return item;
     const ctx = () => resolveNow(tables, p.event.merchantId, p.rule.needs(p.event));
-    return { ...item, progress: settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() })) };
+    return { ...item, state: settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() })) };
   });
   // Those still missing a reference wait together, so a batch waits at most one timeout.
   await Promise.all(
     items.map(async (item, i) => {
-      const p = batch.items[i]?.progress;
-      const now = item.progress;
+      const p = batch.items[i]?.state;
+      const now = item.state;
       if (p?.stage !== "validated" || now.stage !== "failed" || !(now.error instanceof UnresolvedError))
         return;
-      item.progress = await resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
-        (ctx): Progress => ({ ...p, stage: "resolved", ctx }),
-        (e: unknown) => outcomeOfError(e, item, "resolution", POSTING_ATTEMPTS) as Progress,
+      item.state = await resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
+        (ctx): ItemState => ({ ...p, stage: "resolved", ctx }),
+        (e: unknown) => outcomeOfError(e, item, "resolution", POSTING_ATTEMPTS) as ItemState,
       );
     }),
   );

@@ -30,14 +30,14 @@ export interface TopologyDeps extends PublishDeps {
  * CROSS_TENANT, and POSTING_FAILED for a defect that persists) rides along to `publish` as a
  * dead letter; an outage fails the batch, which is then retried from its uncommitted offset.
  */
-export function postingTopology(d: TopologyDeps): OperatorFunction<SourceBatch, PublishedBatch> {
+export function postingTopology(deps: TopologyDeps): OperatorFunction<SourceBatch, PublishedBatch> {
   return pipe(
-    concatMap((batch) => decode(d.codec, d.reader, batch)),
+    concatMap((batch) => decode(deps.codec, deps.reader, batch)),
     map(validate),
-    concatMap((batch) => resolve(d.tables, d.wait, batch)),
+    concatMap((batch) => resolve(deps.tables, deps.wait, batch)),
     map(post),
-    map((batch) => encode(d.codec, d.voucherSchemaId, d.maxRecordBytes, batch)),
-    concatMap((batch) => publish(d, batch)),
-    tap(d.observe),
+    map((batch) => encode(deps.codec, deps.voucherSchemaId, deps.maxRecordBytes, batch)),
+    concatMap((batch) => publish(deps, batch)),
+    tap(deps.observe),
   );
 }

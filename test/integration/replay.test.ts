@@ -297,10 +297,10 @@ describe("replay: source events to committed Postgres rows, exactly once in effe
     const crash = new Promise<void>((resolve) => {
       crashed = resolve;
     });
-    const rt = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log, pool };
-    const posting = new PostingService(rt);
+    const resources = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log, pool };
+    const posting = new PostingService(resources);
     const sink = new SinkService({
-      ...rt,
+      ...resources,
       onFlush: (n) => {
         if (n === 0) return;
         crashed();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Positions, tp } from "../../src/kafka/positions.js";
+import { Positions, partitionKey } from "../../src/kafka/positions.js";
 
 const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), sleep(20).then(() => false)]);
 
@@ -10,8 +10,8 @@ describe("consumer positions against end offsets", () => {
     const positions = new Positions();
     const reached = positions.reached(
       new Map([
-        [tp("a", 0), 10n],
-        [tp("a", 1), 5n],
+        [partitionKey("a", 0), 10n],
+        [partitionKey("a", 1), 5n],
       ]),
     );
     positions.advance("a", 0, 10n);
@@ -26,7 +26,7 @@ describe("consumer positions against end offsets", () => {
     const positions = new Positions();
     positions.advance("a", 0, 10n);
     positions.advance("a", 0, 3n);
-    assert.equal(await settled(positions.reached(new Map([[tp("a", 0), 10n]]))), true);
+    assert.equal(await settled(positions.reached(new Map([[partitionKey("a", 0), 10n]]))), true);
   });
 
   it("is reached at once for no targets", async () => {

@@ -37,7 +37,7 @@ const item = (rule: PostingRule<SourceEvent>, stage: "decoded" | "resolved" = "d
     offset: "41",
   },
   origin: { eventId: "e1", topic: "inventory.adjusted", partition: 2, offset: 41 },
-  progress: stage === "decoded" ? { stage, event, rule } : { stage, event, rule, ctx: CTX },
+  state: stage === "decoded" ? { stage, event, rule } : { stage, event, rule, ctx: CTX },
 });
 const batchOf = (...items: Item[]): ItemBatch => ({
   topic: "inventory.adjusted",
@@ -60,8 +60,8 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
       },
     });
     const out = validate(batchOf(item(bad), item(ruleThat({}))));
-    assert.equal(out.items[0]?.progress.stage, "failed");
-    assert.equal(out.items[1]?.progress.stage, "validated");
+    assert.equal(out.items[0]?.state.stage, "failed");
+    assert.equal(out.items[1]?.state.stage, "validated");
   });
 
   it("lets a transient infrastructure error fail the batch, so it is retried and never dead-lettered", () => {
@@ -83,11 +83,11 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
     });
     const out = post(batchOf(item(buggy, "resolved"), item(ruleThat({}), "resolved")));
     assert.equal(calls, POSTING_ATTEMPTS);
-    const p = out.items[0]?.progress;
+    const p = out.items[0]?.state;
     assert.equal(p?.stage, "failed");
     assert.ok(p?.stage === "failed" && p.error instanceof PostingFailedError);
     assert.match(p.error.message, /posting failed on inventory.adjusted-2@41: cannot read properties/);
-    assert.equal(out.items[1]?.progress.stage, "posted");
+    assert.equal(out.items[1]?.state.stage, "posted");
   });
 
   it("posts an event whose unexpected error does not come back on a later attempt", () => {
@@ -97,7 +97,7 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
         if (++calls === 1) throw new RangeError("once");
       },
     });
-    assert.equal(validate(batchOf(item(flaky))).items[0]?.progress.stage, "validated");
+    assert.equal(validate(batchOf(item(flaky))).items[0]?.state.stage, "validated");
   });
 
   it("publishes dead letters byte for byte with Kafka Connect's error headers, and returns skips", async () => {
@@ -105,11 +105,11 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
     const sender = { send: async (tm: unknown) => void sent.push(tm) } as unknown as RecordSender;
     const failed: Item = {
       ...item(ruleThat({})),
-      progress: { stage: "failed", error: new CrossTenantError("account a of m2") },
+      state: { stage: "failed", error: new CrossTenantError("account a of m2") },
     };
     const encoded: Item = {
       ...item(ruleThat({})),
-      progress: {
+      state: {
         stage: "encoded",
         result: { vouchers: [], skips: [{ reason: "ZERO_VALUE_DELTA", eventId: "e1", subject: null }] },
         messages: [],
@@ -158,7 +158,7 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
     const kept: { value: Buffer | null; headers: Record<string, string>; reason: string }[] = [];
     const big: Item = {
       ...item(ruleThat({})),
-      progress: { stage: "failed", error: new InvalidPayloadError("eventId has 300000 characters") },
+      state: { stage: "failed", error: new InvalidPayloadError("eventId has 300000 characters") },
     };
     big.record = { ...big.record, value: Buffer.alloc(300_000, 1), headers: { h: Buffer.alloc(900_000, 2) } };
     const order: string[] = [];

@@ -112,9 +112,9 @@ export async function publishInputs(
   for (const unit of rng.shuffle(units)) {
     const topic = (unit[0] as FuzzInput).topic;
     const partition = rng.int(0, (partitions.get(topic) ?? 1) - 1);
-    const tp = `${topic}\u0000${partition}`;
+    const partitionKey = `${topic}\u0000${partition}`;
     for (const input of unit) input.partition = partition;
-    byPartition.set(tp, [...(byPartition.get(tp) ?? []), ...unit]);
+    byPartition.set(partitionKey, [...(byPartition.get(partitionKey) ?? []), ...unit]);
   }
 
   const producer = kafka.producer({
