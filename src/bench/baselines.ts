@@ -6,7 +6,7 @@ import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer } from "../kafka/client.js";
-import { type PendingRange, stopOffsets } from "../kafka/offsets.js";
+import { type PendingRange, rangeEnds } from "../kafka/offsets.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 
 /**
@@ -55,7 +55,7 @@ export async function bareDecodeRate(
       }
     },
   });
-  await positions.reached(stopOffsets(ranges));
+  await positions.reached(rangeEnds(ranges));
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
   return decoded / seconds;

@@ -2,7 +2,7 @@ import type { IHeaders, Message } from "kafkajs";
 import type { DeadLetterReason } from "../errors.js";
 import { createConsumer, createProducer } from "../kafka/client.js";
 import { headerText } from "../kafka/headers.js";
-import { pendingRanges, stopOffsets } from "../kafka/offsets.js";
+import { pendingRanges, rangeEnds } from "../kafka/offsets.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import { DLQ_TOPIC } from "../topics.js";
 import { OVERSIZE_HEADER } from "../topology/messages.js";
@@ -49,7 +49,7 @@ export async function redriveCommand(
   const summary: RedriveSummary = { redriven: {}, kept: {} };
   if (ranges.size === 0) return summary;
 
-  const stop = stopOffsets(ranges);
+  const ends = rangeEnds(ranges);
   const producer = createProducer(kafka);
   const consumer = createConsumer(kafka, group);
   const positions = new Positions();
@@ -60,7 +60,7 @@ export async function redriveCommand(
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
-      const end = stop.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
+      const end = ends.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
       const out = new Map<string, Message[]>();
       for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
         const headers = m.headers ?? {};
@@ -86,7 +86,7 @@ export async function redriveCommand(
       });
     },
   });
-  await positions.reached(stop);
+  await positions.reached(ends);
   await consumer.disconnect();
   await producer.disconnect();
   log.info(summary, "redrive complete");

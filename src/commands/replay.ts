@@ -1,5 +1,5 @@
 import { groups } from "../config.js";
-import { pendingRanges, rangeTotal, stopOffsets } from "../kafka/offsets.js";
+import { pendingRanges, rangeEnds, rangeTotal } from "../kafka/offsets.js";
 import { countsBy, metrics, registry } from "../metrics.js";
 import { SINK_TOPICS, SinkService } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS } from "../topics.js";
@@ -45,7 +45,7 @@ export async function replayCommand(
     const posting = new PostingService({
       ...resources,
       pool,
-      stopAt: stopOffsets(source),
+      endOffsets: rangeEnds(source),
       onBatch: (b) => progress?.add(b.events),
     });
     const sink = new SinkService({ ...resources, pool });
@@ -57,7 +57,7 @@ export async function replayCommand(
       ]);
       await Promise.all([posting.start(), sink.start()]);
       log.info("replay: consuming");
-      await posting.finished();
+      await posting.reachedEnd();
       log.info("replay: source events posted up to the end offsets captured at start");
       // All the topology will produce is on the topics now: the sink's end is known.
       const sinkWork = await pendingRanges(
@@ -65,7 +65,7 @@ export async function replayCommand(
         groups(config).sink,
         SINK_TOPICS.filter((t) => !t.startsWith("nx.")),
       );
-      await sink.caughtUp(new Map([...stopOffsets(cdcForSink), ...stopOffsets(sinkWork)]));
+      await sink.reached(new Map([...rangeEnds(cdcForSink), ...rangeEnds(sinkWork)]));
       log.info("replay: sink committed everything the topology produced");
     } finally {
       progress?.stop();

@@ -38,7 +38,7 @@ export class TableFeed {
     const topics = ALL_CDC_TOPICS.filter((t) => existing.has(t));
     const missing = ALL_CDC_TOPICS.filter((t) => !existing.has(t));
     if (missing.length > 0) this.log.warn({ missing }, "CDC topics not found; their tables start empty");
-    const targets = await endOffsets(admin, topics);
+    const ends = await endOffsets(admin, topics);
     await admin.disconnect();
 
     const started = Date.now();
@@ -53,7 +53,7 @@ export class TableFeed {
       autoCommit: false,
       eachBatch: (payload) => this.applyBatch(payload),
     });
-    await positions.reached(targets);
+    await positions.reached(ends);
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
   }
 

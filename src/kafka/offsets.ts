@@ -51,7 +51,9 @@ export async function pendingRanges(
   return out;
 }
 
-export const stopOffsets = (ranges: Map<string, PendingRange>) =>
+/** Where each pending range ends: the end offsets to await. */
+export const rangeEnds = (ranges: Map<string, PendingRange>) =>
   new Map([...ranges].map(([k, r]) => [k, r.to]));
+/** How many records the pending ranges hold. */
 export const rangeTotal = (ranges: Map<string, PendingRange>) =>
   [...ranges.values()].reduce((n, r) => n + Number(r.to - r.from), 0);

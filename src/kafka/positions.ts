@@ -10,7 +10,7 @@ export const partitionKey = (topic: string, partition: number) => `${topic}:${pa
  */
 export class Positions {
   private readonly at = new Map<string, bigint>();
-  private waits: { targets: Map<string, bigint>; resolve: () => void }[] = [];
+  private waits: { endOffsets: Map<string, bigint>; resolve: () => void }[] = [];
 
   advance(topic: string, partition: number, next: bigint): void {
     const key = partitionKey(topic, partition);
@@ -18,16 +18,16 @@ export class Positions {
     this.settle();
   }
 
-  reached(targets: Map<string, bigint>): Promise<void> {
+  reached(endOffsets: Map<string, bigint>): Promise<void> {
     return new Promise((resolve) => {
-      this.waits.push({ targets, resolve });
+      this.waits.push({ endOffsets, resolve });
       this.settle();
     });
   }
 
   private settle(): void {
     this.waits = this.waits.filter((w) => {
-      const done = [...w.targets].every(([key, end]) => (this.at.get(key) ?? 0n) >= end);
+      const done = [...w.endOffsets].every(([key, end]) => (this.at.get(key) ?? 0n) >= end);
       if (done) w.resolve();
       return !done;
     });

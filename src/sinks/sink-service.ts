@@ -81,9 +81,9 @@ export class SinkService {
     });
   }
 
-  /** Resolves once every listed partition has committed up to its offset (exclusive). */
-  caughtUp(stopAt: Map<string, bigint>): Promise<void> {
-    return this.positions.reached(stopAt);
+  /** Resolves once every listed partition has committed up to its end offset (exclusive). */
+  reached(endOffsets: Map<string, bigint>): Promise<void> {
+    return this.positions.reached(endOffsets);
   }
 
   async stop(): Promise<void> {

@@ -35,8 +35,8 @@ export interface PostingServiceOptions {
   pool: Pool;
   /** Watches the consumers for /healthz. */
   liveness?: Liveness;
-  /** Replay: stop each partition at these offsets (exclusive); partitions not listed hold nothing to do. */
-  stopAt?: Map<string, bigint>;
+  /** Replay: each partition's end offset (exclusive); partitions not listed hold nothing to do. */
+  endOffsets?: Map<string, bigint>;
   onBatch?: (batch: PublishedBatch) => void;
 }
 
@@ -65,9 +65,9 @@ export class PostingService {
     );
   }
 
-  /** Resolves when every partition has reached its stopAt offset (replay). */
-  finished(): Promise<void> {
-    return this.positions.reached(this.options.stopAt ?? new Map());
+  /** Resolves when every partition has reached its end offset (replay). */
+  reachedEnd(): Promise<void> {
+    return this.positions.reached(this.options.endOffsets ?? new Map());
   }
 
   async start(): Promise<void> {
@@ -157,11 +157,11 @@ export class PostingService {
     await Promise.all([consumer?.disconnect().then(() => this.sender.disconnect()), this.feed.stop()]);
   }
 
-  /** In replay, drops records at or past the partition's stop offset. */
+  /** In replay, drops records at or past the partition's end offset. */
   private sourceBatch({ batch }: EachBatchPayload): SourceBatch {
-    const stop = this.options.stopAt?.get(partitionKey(batch.topic, batch.partition));
+    const end = this.options.endOffsets?.get(partitionKey(batch.topic, batch.partition));
     const records = batch.messages
-      .filter((m) => !this.options.stopAt || (stop !== undefined && BigInt(m.offset) < stop))
+      .filter((m) => !this.options.endOffsets || (end !== undefined && BigInt(m.offset) < end))
       .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
     return { topic: batch.topic, partition: batch.partition, records };
   }

@@ -6,7 +6,7 @@ import type { Message } from "kafkajs";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { pendingRanges, stopOffsets } from "../../src/kafka/offsets.js";
+import { pendingRanges, rangeEnds } from "../../src/kafka/offsets.js";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
@@ -73,12 +73,12 @@ describe("sink on Kafka: one refused voucher is dead-lettered, the rest booked, 
       },
     });
 
-    const stopAt = stopOffsets(await pendingRanges(k.admin, sinkGroup, [VOUCHER_TOPIC, DLQ_TOPIC]));
+    const ends = rangeEnds(await pendingRanges(k.admin, sinkGroup, [VOUCHER_TOPIC, DLQ_TOPIC]));
     const sink = new SinkService({ config: cfg, kafka: k.kafka, codec: k.codec, pool: db.pool(2), log });
     await sink.start();
     try {
       await Promise.race([
-        sink.caughtUp(stopAt),
+        sink.reached(ends),
         sleep(60_000, undefined, { ref: false }).then(() =>
           Promise.reject(new Error("the sink did not commit past the bad records")),
         ),

@@ -22,14 +22,14 @@ describe("consumer positions against end offsets", () => {
     assert.equal(await settled(reached), true);
   });
 
-  it("counts progress made before the targets were known, and never moves back", async () => {
+  it("counts progress made before the end offsets were known, and never moves back", async () => {
     const positions = new Positions();
     positions.advance("a", 0, 10n);
     positions.advance("a", 0, 3n);
     assert.equal(await settled(positions.reached(new Map([[partitionKey("a", 0), 10n]]))), true);
   });
 
-  it("is reached at once for no targets", async () => {
+  it("is reached at once for no end offsets", async () => {
     assert.equal(await settled(new Positions().reached(new Map())), true);
   });
 });
