@@ -27,7 +27,9 @@ const amountText = (a: Money | string) => formatMoney(typeof a === "string" ? mo
  * currency, amount, party, reason, source and lines — and not `origin` or `occurredAt`, so an
  * upstream re-publication (new eventId, new occurredAt, same facts) is an idempotent replay.
  * Arrays in a fixed order keep the text independent of key order; money at 4 places, so 1 and
- * 1.0000 are alike. A layout change needs a new prefix and a path for stored hashes.
+ * 1.0000 are alike. A layout change needs a new prefix and a path for stored hashes, which is
+ * why it is written out here rather than derived from the column table (voucher-columns.ts):
+ * a column added there must not change the hash of every voucher already stored.
  */
 export function canonicalContent(v: VoucherContent): string {
   const lines = [...v.lines]

@@ -4,8 +4,9 @@ import { voucherDefects } from "../domain/voucher-check.js";
 import { log } from "../log.js";
 import { formatMoney } from "../money.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
-import { type CopyValue, copyRows } from "./copy.js";
+import { copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./db.js";
+import { LINE_COLUMNS, namesOf, rowOf, STORED_VOUCHER_JSON, VOUCHER_COLUMNS } from "./voucher-columns.js";
 
 export type KindCounts = Partial<Record<VoucherKind, number>>;
 
@@ -36,34 +37,9 @@ interface Staged {
   hash: string;
 }
 
-/** Target column ↔ value, kept side by side so the COPY layout and the INSERT cannot drift. */
-const VOUCHER_FIELDS: readonly (readonly [string, (s: Staged) => CopyValue])[] = [
-  ["voucher_id", (s) => s.v.voucherId],
-  ["idempotency_key", (s) => s.v.idempotencyKey],
-  ["merchant_id", (s) => s.v.merchantId],
-  ["type", (s) => s.v.type],
-  ["kind", (s) => s.v.kind],
-  ["category", (s) => s.v.category],
-  ["currency", (s) => s.v.currency],
-  ["amount", (s) => formatMoney(s.v.amount)],
-  ["party_type", (s) => s.v.party.type],
-  ["party_id", (s) => s.v.party.id],
-  ["party_name_en", (s) => s.v.party.name?.en ?? null],
-  ["party_name_vi", (s) => s.v.party.name?.vi ?? null],
-  ["reason_en", (s) => s.v.reason.en],
-  ["reason_vi", (s) => s.v.reason.vi],
-  ["source_type", (s) => s.v.source.type],
-  ["source_id", (s) => s.v.source.id],
-  ["source_code", (s) => s.v.source.code],
-  ["event_id", (s) => s.v.origin.eventId],
-  ["origin_topic", (s) => s.v.origin.topic],
-  ["origin_partition", (s) => s.v.origin.partition],
-  ["origin_offset", (s) => s.v.origin.offset],
-  ["occurred_at", (s) => new Date(s.v.occurredAt).toISOString()],
-  ["content_hash", (s) => s.hash],
-];
-const VOUCHER_COLUMNS = VOUCHER_FIELDS.map(([c]) => c);
-const LINE_COLUMNS = ["voucher_id", "line_no", "account_id", "account_code", "side", "amount"];
+/** Staged and inserted: the voucher's columns, then the hash of its content. */
+const VOUCHER_ROW = [...namesOf(VOUCHER_COLUMNS), "content_hash"];
+const LINE_ROW = ["voucher_id", ...namesOf(LINE_COLUMNS)];
 
 /**
  * Session temp tables emptied by every commit: created once per connection (IF NOT EXISTS is
@@ -78,7 +54,7 @@ const STAGING_DDL = `
     ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_line (LIKE finance.ledger_line) ON COMMIT DELETE ROWS`;
 
-const cols = VOUCHER_COLUMNS.join(", ");
+const cols = VOUCHER_ROW.join(", ");
 /**
  * First copy of each key wins (DISTINCT ON by batch order); lines follow only the vouchers this
  * statement really inserted. Keys are inserted in sorted order so two writers that overlap
@@ -92,27 +68,14 @@ const INSERT_SQL = `
     ON CONFLICT DO NOTHING
     RETURNING voucher_id, idempotency_key
   ), lines AS (
-    INSERT INTO finance.ledger_line (${LINE_COLUMNS.join(", ")})
-    SELECT ${LINE_COLUMNS.map((c) => `l.${c}`).join(", ")} FROM pg_temp.stage_line l JOIN ins USING (voucher_id)
+    INSERT INTO finance.ledger_line (${LINE_ROW.join(", ")})
+    SELECT ${LINE_ROW.map((c) => `l.${c}`).join(", ")} FROM pg_temp.stage_line l JOIN ins USING (voucher_id)
   )
   SELECT idempotency_key FROM ins`;
 
 /** Every staged copy whose content differs from the row that now stands for its key. */
 const CONFLICTS_SQL = `
-  SELECT s.ord, v.content_hash AS stored_hash, jsonb_build_object(
-    'voucherId', v.voucher_id, 'idempotencyKey', v.idempotency_key, 'merchantId', v.merchant_id,
-    'type', v.type, 'kind', v.kind, 'category', v.category, 'currency', v.currency, 'amount', v.amount::text,
-    'party', jsonb_build_object('type', v.party_type, 'id', v.party_id, 'name', CASE WHEN v.party_name_en IS NULL
-      THEN NULL ELSE jsonb_build_object('en', v.party_name_en, 'vi', v.party_name_vi) END),
-    'reason', jsonb_build_object('en', v.reason_en, 'vi', v.reason_vi),
-    'source', jsonb_build_object('type', v.source_type, 'id', v.source_id, 'code', v.source_code),
-    'origin', jsonb_build_object('eventId', v.event_id, 'topic', v.origin_topic,
-      'partition', v.origin_partition, 'offset', v.origin_offset),
-    'occurredAt', (extract(epoch FROM v.occurred_at) * 1000)::bigint,
-    'lines', (SELECT jsonb_agg(jsonb_build_object('lineNo', l.line_no, 'accountId', l.account_id,
-        'accountCode', l.account_code, 'side', l.side, 'amount', l.amount::text) ORDER BY l.line_no)
-      FROM finance.ledger_line l WHERE l.voucher_id = v.voucher_id)
-  ) AS stored
+  SELECT s.ord, v.content_hash AS stored_hash, ${STORED_VOUCHER_JSON} AS stored
   FROM pg_temp.stage_voucher s
   -- OFFSET 0 keeps this a per-row index probe: unfenced, the planner may hash the whole table
   CROSS JOIN LATERAL (SELECT * FROM finance.voucher v WHERE v.idempotency_key = s.idempotency_key OFFSET 0) v
@@ -205,26 +168,17 @@ export async function writeVoucherBatch(db: Db, vouchers: readonly Voucher[]): P
   // later copies of a key inside the batch are replays: their lines are never needed
   const firstLines = staged
     .filter((s) => firstOf.get(s.v.idempotencyKey) === s.ord)
-    .flatMap((s) =>
-      s.v.lines.map((l) => [
-        s.v.voucherId,
-        l.lineNo,
-        l.accountId,
-        l.accountCode,
-        l.side,
-        formatMoney(l.amount),
-      ]),
-    );
+    .flatMap((s) => s.v.lines.map((l) => [s.v.voucherId, ...rowOf(LINE_COLUMNS, l)]));
 
   const insertedKeys = await inTransaction(db, "write voucher batch", async (client) => {
     await client.query(STAGING_DDL);
     await copyRows(
       client,
       "pg_temp.stage_voucher",
-      ["ord", ...VOUCHER_COLUMNS],
-      staged.map((s) => [s.ord, ...VOUCHER_FIELDS.map(([, get]) => get(s))]),
+      ["ord", ...VOUCHER_ROW],
+      staged.map((s) => [s.ord, ...rowOf(VOUCHER_COLUMNS, s.v), s.hash]),
     );
-    await copyRows(client, "pg_temp.stage_line", LINE_COLUMNS, firstLines);
+    await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
     const { rows } = await client.query<{ idempotency_key: string }>(INSERT_SQL);
     const keys = new Set(rows.map((r) => r.idempotency_key));
     if (keys.size < staged.length) {
