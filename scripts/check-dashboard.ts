@@ -29,14 +29,17 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { groups } from "../src/config.js";
 import type { Voucher } from "../src/domain/voucher.js";
 import { voucherIdOf } from "../src/ids.js";
-import { startGroupAtEnd } from "../src/kafka/group-offsets.js";
 import { money } from "../src/money.js";
-import { SINK_TOPICS } from "../src/sinks/sink-service.js";
-import { ALL_SOURCE_TOPICS, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../src/topics.js";
-import { connectKafka, produce, type TestKafka, testConfig } from "../test/support/pipeline.js";
+import { SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../src/topics.js";
+import {
+  connectKafka,
+  produce,
+  startGroupsAtEnd,
+  type TestKafka,
+  testConfig,
+} from "../test/support/pipeline.js";
 import {
   publishCdc,
   publishEvents,
@@ -338,8 +341,7 @@ async function main(): Promise<boolean> {
     db = await createThrowawayDb();
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS);
+    await startGroupsAtEnd(k, config);
 
     const metricsPort = await freePort();
     say(`finance-posting run: /metrics on 127.0.0.1:${metricsPort}, groups ${config.CONSUMER_GROUP}.*`);

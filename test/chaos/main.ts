@@ -19,12 +19,9 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Partitioners } from "kafkajs";
-import { groups } from "../../src/config.js";
 import { voucherIdOf } from "../../src/ids.js";
-import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import {
   ALL_SOURCE_TOPICS,
   CDC_TOPICS,
@@ -33,7 +30,14 @@ import {
   VOUCHER_TOPIC,
   valueSubject,
 } from "../../src/topics.js";
-import { connectKafka, debezium, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import {
+  connectKafka,
+  debezium,
+  produce,
+  startGroupsAtEnd,
+  type TestKafka,
+  testConfig,
+} from "../support/pipeline.js";
 import { ensureStack, type StackEndpoints } from "../support/stack.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { Fleet, freePorts, lastLines, logDigest } from "./fleet.js";
@@ -181,12 +185,7 @@ async function main(): Promise<number> {
     const pool = db.pool(2);
     log.level = "warn";
     await migrate(pool);
-    const kafka = k.kafka;
-    const admin = k.admin;
-    await Promise.all([
-      startGroupAtEnd(kafka, admin, groups(config).topology, ALL_SOURCE_TOPICS),
-      startGroupAtEnd(kafka, admin, groups(config).sink, SINK_TOPICS),
-    ]);
+    await startGroupsAtEnd(k, config);
 
     const partitions = new Map<string, number>();
     for (const topic of [...ALL_SOURCE_TOPICS, VOUCHER_TOPIC])

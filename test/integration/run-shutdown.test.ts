@@ -3,12 +3,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { groups } from "../../src/config.js";
-import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { money } from "../../src/money.js";
-import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
-import { ALL_SOURCE_TOPICS, SOURCE_TOPICS, valueSubject } from "../../src/topics.js";
-import { connectKafka, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import { SOURCE_TOPICS, valueSubject } from "../../src/topics.js";
+import { connectKafka, produce, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishPurchaseOrder, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -60,8 +57,7 @@ describe("finance-posting run: SIGTERM while an event waits for a missing refere
     db = await createThrowawayDb();
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS);
+    await startGroupsAtEnd(k, config);
     env = {
       ...process.env,
       DATABASE_URL: db.url,

@@ -3,11 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { groups } from "../../src/config.js";
-import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
-import { ALL_SOURCE_TOPICS } from "../../src/topics.js";
-import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -36,8 +32,7 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
     db = await createThrowawayDb();
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS);
+    await startGroupsAtEnd(k, config);
     const env = {
       ...process.env,
       DATABASE_URL: db.url,

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type Admin, type IHeaders, type Kafka, type Message, Partitioners } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
-import { type Config, loadConfig } from "../../src/config.js";
+import { type Config, groups, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics } from "../../src/kafka/client.js";
+import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
+import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { ensureStack } from "./stack.js";
 
@@ -43,6 +45,14 @@ export async function connectKafka(config: Config): Promise<TestKafka> {
   const schemaIds = new Map<string, number>();
   for (const s of CONTRACT_SUBJECTS) schemaIds.set(s, await codec.register(s, loadSchema(s)));
   return { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
+}
+
+/** Starts a deployment's topology and sink groups at the topics' current ends: it sees only what comes next. */
+export async function startGroupsAtEnd(k: TestKafka, config: Config): Promise<void> {
+  await Promise.all([
+    startGroupAtEnd(k.kafka, k.admin, groups(config).topology, ALL_SOURCE_TOPICS),
+    startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS),
+  ]);
 }
 
 export async function endOffsetsOf(admin: Admin, topic: string): Promise<Map<number, string>> {
