@@ -30,7 +30,7 @@ export async function commitGroupOffsets(
         if (!payload.restart) reject(payload.error);
       });
     });
-    // (a crash after run() has itself failed is reported by run(), not here)
+    // Should subscribe() or run() throw first, a later crash must not be an unhandled rejection.
     joined.catch(() => undefined);
     await consumer.subscribe({ topics, fromBeginning: false });
     // Nothing is processed or committed but the offsets below. The group exists only once
