@@ -126,10 +126,16 @@ export function buildCli(): Command {
     .option("--merchants <n>", "number of merchants", positiveInt, 50)
     .option("--seed <n>", "random seed", nonNegativeInt, 7)
     .option("--keep", "keep the scratch database the run books into")
-    .action(async (opts: { events: number; merchants: number; seed: number; keep?: boolean }) => {
-      const { benchCommand } = await import("./bench/command.js");
-      await benchCommand({ ...opts, keep: opts.keep === true });
-    });
+    .option(
+      "--profile <file>",
+      "write a CPU profile of the replay (.cpuprofile) and print where the time went",
+    )
+    .action(
+      async (opts: { events: number; merchants: number; seed: number; keep?: boolean; profile?: string }) => {
+        const { benchCommand } = await import("./bench/command.js");
+        await benchCommand({ ...opts, keep: opts.keep === true, profile: opts.profile ?? null });
+      },
+    );
 
   return program;
 }

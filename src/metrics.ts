@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { SKIP_REASONS } from "./domain/voucher.js";
 import { DEAD_LETTER_REASONS } from "./errors.js";
 
-/** Every metric SPEC §7 asks for, in one registry; the replay summary reads its counters back. */
+/** Every metric SPEC §7 asks for, in one registry. */
 export const registry = new Registry();
 
 export const metrics = {
@@ -94,16 +94,6 @@ export function primeCounters(sourceTopics: readonly string[], voucherTopic: str
   metrics.deadLetters.inc({ topic: voucherTopic, reason: "POSTING_FAILED" }, 0);
   for (const reason of SKIP_REASONS) metrics.skips.inc({ reason }, 0);
   metrics.contentConflicts.inc(0);
-}
-
-/** Sums a counter's values by one label, for summaries. */
-export async function countsBy(counter: Counter<string>, label: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const v of (await counter.get()).values) {
-    const key = String(v.labels[label] ?? "");
-    out[key] = (out[key] ?? 0) + v.value;
-  }
-  return out;
 }
 
 export interface Health {

@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { replayCommand } from "../commands/replay.js";
 import { runtime } from "../commands/runtime.js";
 import { groups } from "../config.js";
@@ -8,6 +11,8 @@ import { simulateCommand } from "../simulate/command.js";
 import { expectedFor } from "../simulate/expected.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
+import { cpuBetween, residentBytes, sampleCpu } from "./cpu.js";
+import { startProfile } from "./profile.js";
 import { createScratchDatabase } from "./scratch-db.js";
 import { verifyBooks } from "./verify.js";
 
@@ -16,6 +21,8 @@ export interface BenchOptions {
   merchants: number;
   seed: number;
   keep: boolean;
+  /** Where to write a CPU profile of the replay (.cpuprofile, for Chrome DevTools). */
+  profile: string | null;
 }
 
 /**
@@ -46,13 +53,30 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
       out: (l) => process.stderr.write(`${l}\n`),
     });
     const ranges = await pendingRanges(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
-    let peakRss = 0;
+    // Peak resident memory per process (the pipeline and its sink process) and of them together.
+    const peakRss = { perProcess: 0, together: 0 };
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      const rss = [...residentBytes().values()];
+      peakRss.perProcess = Math.max(peakRss.perProcess, ...rss);
+      peakRss.together = Math.max(
+        peakRss.together,
+        rss.reduce((a, b) => a + b, 0),
+      );
     }, 100);
-    const summary = await replayCommand({ migrate: true, progress: true }, env).finally(() =>
-      clearInterval(sampler),
-    );
+    const profileDir = options.profile ? await mkdtemp(join(tmpdir(), "finance-bench-sink-")) : null;
+    const profile = options.profile ? await startProfile() : null;
+    const cpuBefore = sampleCpu();
+    const summary = await replayCommand(
+      {
+        migrate: true,
+        progress: true,
+        sinkExecArgv: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+      },
+      env,
+    ).finally(() => clearInterval(sampler));
+    const cpu = cpuBetween(cpuBefore, sampleCpu());
+    const profileFindings =
+      profile && options.profile && profileDir ? await profile.stop(options.profile, profileDir) : null;
     const decodeRate = await bareDecodeRate(bench.kafka, bench.codec, ranges);
     const pool = bench.pool();
     const expected = expectedFor({
@@ -73,7 +97,13 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
         `  bare COPY of the same rows                            ${grouped(copyRate)} events/s  (${grouped(copy.rows / copy.seconds)} rows/s)`,
         `  pipeline / bare decode  ${(pipelineRate / decodeRate).toFixed(2)}`,
         `  pipeline / bare COPY    ${(pipelineRate / copyRate).toFixed(2)}`,
-        `  peak RSS ${grouped(peakRss / 1048576)} MiB`,
+        `  peak RSS ${grouped(peakRss.perProcess / 1048576)} MiB in one process, ${grouped(peakRss.together / 1048576)} MiB pipeline and sink process together`,
+        ...(cpu
+          ? [
+              `  CPU seconds per 1,000 events  pipeline ${perThousand(cpu.pipeline, summary.events)}, broker ${perThousand(cpu.broker, summary.events)}, Postgres ${perThousand(cpu.postgres, summary.events)}`,
+            ]
+          : []),
+        ...(profileFindings ? [profileFindings] : []),
         problems.length === 0
           ? `  verified: every expected voucher booked exactly once (${grouped(copy.rows)} rows, amounts per kind equal)`
           : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
@@ -85,3 +115,6 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
     if (!options.keep) await scratch.drop();
   }
 }
+
+const perThousand = (seconds: number, events: number) =>
+  events > 0 ? ((seconds * 1000) / events).toFixed(3) : "n/a";

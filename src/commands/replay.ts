@@ -1,23 +1,14 @@
 import { groups } from "../config.js";
 import { pendingRanges, rangeEnds, rangeTotal } from "../kafka/offsets.js";
-import { countsBy, metrics, registry } from "../metrics.js";
-import { SINK_TOPICS, SinkService } from "../sinks/sink-service.js";
+import { SINK_TOPICS } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
 import { formatDuration, startProgress } from "./progress.js";
+import { type ReplaySummary, ReplayTally } from "./replay-tally.js";
 import { migrateDatabase, runtime } from "./runtime.js";
+import { SinkChild } from "./sink-child.js";
 
-export interface ReplaySummary {
-  seconds: number;
-  events: number;
-  eventsPerSecond: number;
-  eventsByTopic: Record<string, number>;
-  vouchersPosted: Record<string, number>;
-  voucherReplays: Record<string, number>;
-  skips: Record<string, number>;
-  deadLetters: Record<string, number>;
-  contentConflicts: number;
-}
+export type { ReplaySummary };
 
 /**
  * `finance-posting replay`: consumes the source topics from the committed (or earliest)
@@ -25,13 +16,17 @@ export interface ReplaySummary {
  * summary. The sink follows the topology and stops once it has committed all it produced.
  */
 export async function replayCommand(
-  opts: { migrate: boolean; progress: boolean },
+  opts: {
+    migrate: boolean;
+    progress: boolean;
+    /** Node options for the sink process (a CPU profile of it, in the bench). */
+    sinkExecArgv?: string[];
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ReplaySummary> {
   const resources = runtime(env);
-  // The summary is read from the counters: count this replay only.
-  registry.resetMetrics();
   const { config, kafka, log } = resources;
+  const tally = new ReplayTally();
   const started = Date.now();
   const pool = resources.pool();
   const admin = kafka.admin();
@@ -46,9 +41,13 @@ export async function replayCommand(
       ...resources,
       pool,
       endOffsets: rangeEnds(source),
-      onBatch: (b) => progress?.add(b.events),
+      onBatch: (b) => {
+        tally.published(b);
+        progress?.add(b.events);
+      },
     });
-    const sink = new SinkService({ ...resources, pool });
+    // The sink on the other core: a replay is CPU-bound in both halves.
+    const sink = new SinkChild({ env, log, onFlush: tally.flushed, execArgv: opts.sinkExecArgv ?? [] });
     try {
       // CDC rows present at start must reach finance.account too; capture them before we begin.
       const cdcForSink = await pendingRanges(admin, groups(config).sink, [
@@ -57,7 +56,7 @@ export async function replayCommand(
       ]);
       await Promise.all([posting.start(), sink.start()]);
       log.info("replay: consuming");
-      await posting.reachedEnd();
+      await Promise.race([posting.reachedEnd(), sink.failure]);
       log.info("replay: source events posted up to the end offsets captured at start");
       // All the topology will produce is on the topics now: the sink's end is known.
       const sinkWork = await pendingRanges(
@@ -75,24 +74,7 @@ export async function replayCommand(
     await admin.disconnect();
     await pool.end();
   }
-  return summarize((Date.now() - started) / 1000);
-}
-
-async function summarize(seconds: number): Promise<ReplaySummary> {
-  const eventsByTopic = await countsBy(metrics.eventsConsumed, "topic");
-  const events = Object.values(eventsByTopic).reduce((a, b) => a + b, 0);
-  const deadLetters = await countsBy(metrics.deadLetters, "reason");
-  return {
-    seconds,
-    events,
-    eventsPerSecond: seconds > 0 ? Math.round(events / seconds) : 0,
-    eventsByTopic,
-    vouchersPosted: await countsBy(metrics.vouchersPosted, "kind"),
-    voucherReplays: await countsBy(metrics.voucherReplays, "kind"),
-    skips: await countsBy(metrics.skips, "reason"),
-    deadLetters,
-    contentConflicts: (await metrics.contentConflicts.get()).values.reduce((n, v) => n + v.value, 0),
-  };
+  return tally.summary((Date.now() - started) / 1000);
 }
 
 export function formatSummary(s: ReplaySummary): string {

@@ -19,11 +19,31 @@ export type SinkWork = { source: SourceRecord } & (
 
 type WorkOf<K extends SinkWork["kind"]> = Extract<SinkWork, { kind: K }>;
 
-async function bookVouchers(pool: Pool, vouchers: readonly Voucher[]): Promise<void> {
+/** What one flush booked, for the replay summary; the same figures go to the metrics. */
+export interface FlushOutcome {
+  /** Vouchers newly booked, per kind. */
+  posted: Record<string, number>;
+  /** Vouchers already booked with the same content (idempotent replays), per kind. */
+  replays: Record<string, number>;
+  contentConflicts: number;
+  /** Writes Postgres refused for their content (or the pre-check did), one per row. */
+  refused: number;
+  /** Kafka records stored as POSTING_FAILED dead letters for those refusals. */
+  postingFailed: number;
+}
+
+const addCounts = (into: Record<string, number>, counts: Record<string, number>) => {
+  for (const [k, n] of Object.entries(counts)) into[k] = (into[k] ?? 0) + n;
+};
+
+async function bookVouchers(pool: Pool, vouchers: readonly Voucher[], outcome: FlushOutcome): Promise<void> {
   const result = await writeVoucherBatch(pool, vouchers);
   for (const [kind, n] of Object.entries(result.inserted)) metrics.vouchersPosted.inc({ kind }, n);
   for (const [kind, n] of Object.entries(result.replayed)) metrics.voucherReplays.inc({ kind }, n);
   metrics.contentConflicts.inc(result.conflicts.length);
+  addCounts(outcome.posted, result.inserted);
+  addCounts(outcome.replays, result.replayed);
+  outcome.contentConflicts += result.conflicts.length;
   const now = Date.now();
   for (const v of vouchers) metrics.eventToPostingSeconds.observe(Math.max(0, now - v.occurredAt) / 1000);
 }
@@ -38,7 +58,11 @@ const voucherOf = (w: WorkOf<"voucher">) => w.voucher;
  * returns what was refused. Outages and other errors are thrown, so the flush is retried whole;
  * every step is idempotent.
  */
-async function bookAll(pool: Pool, work: readonly SinkWork[]): Promise<Refusal<SinkWork>[]> {
+async function bookAll(
+  pool: Pool,
+  work: readonly SinkWork[],
+  outcome: FlushOutcome,
+): Promise<Refusal<SinkWork>[]> {
   const ofKind = <K extends SinkWork["kind"]>(kind: K) => work.filter((w): w is WorkOf<K> => w.kind === kind);
   const accountsIn = (mode: AccountWriteMode) => ofKind("account").filter((w) => w.mode === mode);
   const upsert = (mode: AccountWriteMode) => (ws: readonly WorkOf<"account">[]) =>
@@ -57,7 +81,7 @@ async function bookAll(pool: Pool, work: readonly SinkWork[]): Promise<Refusal<S
     ...(await isolateRefusals(accountsIn("replace"), upsert("replace"))),
     ...(await isolateRefusals(ofKind("deadLetter"), (ws) => insertDeadLetters(pool, ws.map(recordOf)))),
     ...unwritable,
-    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, ws.map(voucherOf)))),
+    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, ws.map(voucherOf), outcome))),
   ];
 }
 
@@ -75,7 +99,7 @@ async function deadLetterRefused(
   pool: Pool,
   log: Logger,
   refused: readonly Refusal<SinkWork>[],
-): Promise<void> {
+): Promise<number> {
   // one dead letter per Kafka record, however many rows it carried (a merchant seeds several accounts)
   const letters = new Map<string, Refusal<DeadLetterRecord>>();
   for (const { item, error } of refused) {
@@ -86,6 +110,7 @@ async function deadLetterRefused(
   const all = [...letters.values()];
   const unstorable = await isolateRefusals(all.map(itemOf), (ls) => insertDeadLetters(pool, ls));
   const lost = new Map(unstorable.map((u) => [u.item, u.error]));
+  let stored = 0;
   for (const { item, error } of all) {
     const place = placeOf(item);
     metrics.errors.inc({ stage: "sink", type: PostingFailedError.name });
@@ -98,16 +123,30 @@ async function deadLetterRefused(
       continue;
     }
     metrics.deadLetters.inc({ topic: item.topic, reason: "POSTING_FAILED" });
+    stored++;
     log.error(
       { ...place, err: error },
       "sink: Postgres refused a record for its content; stored as a dead letter",
     );
   }
+  return stored;
 }
 
-/** Books a flush, dead-letters what Postgres refused, and returns how many records were refused. */
-export async function flushSinkWork(pool: Pool, log: Logger, work: readonly SinkWork[]): Promise<number> {
-  const refused = await bookAll(pool, work);
-  await deadLetterRefused(pool, log, refused);
-  return refused.length;
+/** Books a flush, dead-letters what Postgres refused, and returns what it booked. */
+export async function flushSinkWork(
+  pool: Pool,
+  log: Logger,
+  work: readonly SinkWork[],
+): Promise<FlushOutcome> {
+  const outcome: FlushOutcome = {
+    posted: {},
+    replays: {},
+    contentConflicts: 0,
+    refused: 0,
+    postingFailed: 0,
+  };
+  const refused = await bookAll(pool, work, outcome);
+  outcome.refused = refused.length;
+  outcome.postingFailed = await deadLetterRefused(pool, log, refused);
+  return outcome;
 }

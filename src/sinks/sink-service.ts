@@ -13,7 +13,7 @@ import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } fr
 import type { AccountWriteMode } from "./account-writer.js";
 import { deadLetterAt, dlqRecord, type SourceRecord } from "./dead-letter-records.js";
 import { GroupCommit } from "./group-commit.js";
-import { flushSinkWork, type SinkWork } from "./sink-flush.js";
+import { type FlushOutcome, flushSinkWork, type SinkWork } from "./sink-flush.js";
 
 /** The sink's topics: vouchers and dead letters to book, merchants and accounts to keep finance.account whole. */
 export const SINK_TOPICS = [
@@ -31,8 +31,11 @@ export interface SinkServiceOptions {
   log: Logger;
   /** Watches the consumer for /healthz. */
   liveness?: Liveness;
-  /** Called after each flush has committed in Postgres and before any offset commit (fault injection in tests). */
-  onFlush?: (vouchers: number) => void;
+  /**
+   * Called after each flush has committed in Postgres and before any offset commit, with the
+   * vouchers it held and what it booked (the replay summary; fault injection in tests).
+   */
+  onFlush?: (vouchers: number, outcome: FlushOutcome) => void;
 }
 
 /**
@@ -157,9 +160,9 @@ export class SinkService {
   private async flush(work: SinkWork[]): Promise<void> {
     const vouchers = work.filter((w) => w.kind === "voucher").length;
     const end = metrics.sinkFlushSeconds.startTimer();
-    await flushSinkWork(this.options.pool, this.options.log, work);
+    const outcome = await flushSinkWork(this.options.pool, this.options.log, work);
     end();
     metrics.sinkBatchSize.observe(vouchers);
-    this.options.onFlush?.(vouchers);
+    this.options.onFlush?.(vouchers, outcome);
   }
 }

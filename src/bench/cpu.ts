@@ -1,0 +1,121 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * CPU seconds used by the processes a bench run exercises, read from Linux's /proc: on a
+ * shared, noisy machine the CPU a change costs per event survives where its wall-clock rate
+ * does not. Each figure counts a process's own time plus that of its children already reaped
+ * (Postgres backends that ended, the pipeline's worker processes), so a window's difference
+ * is all the work done in it.
+ */
+export interface CpuSeconds {
+  pipeline: number;
+  broker: number;
+  postgres: number;
+}
+
+/** Kernel clock ticks per second: 100 on every Linux architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+interface ProcessStat {
+  pid: number;
+  parent: number;
+  comm: string;
+  ownTicks: number;
+  reapedChildrenTicks: number;
+}
+
+function readStat(pid: number): ProcessStat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm is parenthesised and may hold spaces: the fields after it start past the last ')'.
+    const close = text.lastIndexOf(")");
+    const fields = text.slice(close + 2).split(" ");
+    // fields[0] is stat's 3rd field (state); utime, stime, cutime, cstime are the 14th–17th.
+    return {
+      pid,
+      parent: Number(fields[1]),
+      comm: text.slice(text.indexOf("(") + 1, close),
+      ownTicks: Number(fields[11]) + Number(fields[12]),
+      reapedChildrenTicks: Number(fields[13]) + Number(fields[14]),
+    };
+  } catch {
+    return null; // ended between listing and reading
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+function allProcesses(): ProcessStat[] {
+  const stats: ProcessStat[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat) stats.push(stat);
+  }
+  return stats;
+}
+
+/** A process's time, its reaped children's, and its live descendants' (the same way down). */
+function treeTicks(root: ProcessStat, all: ProcessStat[]): number {
+  const children = all.filter((p) => p.parent === root.pid);
+  return root.ownTicks + root.reapedChildrenTicks + children.reduce((n, c) => n + treeTicks(c, all), 0);
+}
+
+/** Null where /proc cannot be read (not Linux): the bench then prints no CPU figures. */
+export function sampleCpu(): CpuSeconds | null {
+  let all: ProcessStat[];
+  try {
+    all = allProcesses();
+  } catch {
+    return null;
+  }
+  const self = all.find((p) => p.pid === process.pid);
+  if (!self) return null;
+  // The roots only: a postmaster's backends and a broker's threads count through their root.
+  const brokers = all.filter((p) => p.comm === "java" && / kafka\.Kafka /.test(`${commandLine(p.pid)} `));
+  const postgresRoots = all.filter(
+    (p) => p.comm === "postgres" && !all.some((q) => q.pid === p.parent && q.comm === "postgres"),
+  );
+  const sum = (roots: ProcessStat[]) => roots.reduce((n, r) => n + treeTicks(r, all), 0) / TICKS_PER_SECOND;
+  return { pipeline: sum([self]), broker: sum(brokers), postgres: sum(postgresRoots) };
+}
+
+export function cpuBetween(before: CpuSeconds | null, after: CpuSeconds | null): CpuSeconds | null {
+  if (!before || !after) return null;
+  return {
+    pipeline: after.pipeline - before.pipeline,
+    broker: after.broker - before.broker,
+    postgres: after.postgres - before.postgres,
+  };
+}
+
+/** Resident memory of this process and of each live descendant, in bytes, by pid. */
+export function residentBytes(): Map<number, number> {
+  const out = new Map<number, number>();
+  let all: ProcessStat[];
+  try {
+    all = allProcesses();
+  } catch {
+    return new Map([[process.pid, process.memoryUsage().rss]]);
+  }
+  const visit = (pid: number) => {
+    try {
+      const pages = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]);
+      out.set(pid, pages * PAGE_BYTES);
+    } catch {
+      return; // ended meanwhile
+    }
+    for (const c of all) if (c.parent === pid) visit(c.pid);
+  };
+  visit(process.pid);
+  return out;
+}
+
+/** Linux' page size on the platforms Node runs on (x86-64, arm64 with 4 KiB pages). */
+const PAGE_BYTES = 4096;
