@@ -3,7 +3,7 @@ import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 
 /** The parts of V8's CPU profile format read here. */
-interface CpuProfile {
+export interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string } }[];
   samples: number[];
   timeDeltas: number[];

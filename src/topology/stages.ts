@@ -39,14 +39,16 @@ function settle(item: Item, step: string, run: () => ItemState): ItemState {
   }
 }
 
+/**
+ * Moves every item of a batch one step on. In place: a batch belongs to one pass through the
+ * topology, and copying every item at every stage was a measurable share of replay's GC.
+ */
 function mapItems(batch: ItemBatch, step: string, f: (p: ItemState, item: Item) => ItemState): ItemBatch {
-  return {
-    ...batch,
-    items: batch.items.map((item) => ({
-      ...item,
-      state: settle(item, step, () => f(item.state, item)),
-    })),
-  };
+  for (const item of batch.items) {
+    const before = item.state;
+    item.state = settle(item, step, () => f(before, item));
+  }
+  return batch;
 }
 
 /** Bytes → event: the writer's schema (fetched once per id) resolved to the topic's reader schema. */
@@ -89,26 +91,28 @@ export async function resolve(
   policy: WaitPolicy,
   batch: ItemBatch,
 ): Promise<ItemBatch> {
-  const items = batch.items.map((item): Item => {
+  const waiting: Promise<void>[] = [];
+  for (const item of batch.items) {
     const p = item.state;
-    if (p.stage !== "validated") return item;
+    if (p.stage !== "validated") continue;
     const ctx = () => resolveNow(tables, p.event.merchantId, p.rule.needs(p.event));
-    return { ...item, state: settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() })) };
-  });
-  // Those still missing a reference wait together, so a batch waits at most one timeout.
-  await Promise.all(
-    items.map(async (item, i) => {
-      const p = batch.items[i]?.state;
-      const now = item.state;
-      if (p?.stage !== "validated" || now.stage !== "failed" || !(now.error instanceof UnresolvedError))
-        return;
-      item.state = await resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
-        (ctx): ItemState => ({ ...p, stage: "resolved", ctx }),
-        (e: unknown) => outcomeOfError(e, item, "resolution", POSTING_ATTEMPTS) as ItemState,
-      );
-    }),
-  );
-  return { ...batch, items };
+    item.state = settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() }));
+    const now = item.state;
+    if (now.stage !== "failed" || !(now.error instanceof UnresolvedError)) continue;
+    // Those still missing a reference wait together, so a batch waits at most one timeout.
+    waiting.push(
+      resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
+        (ctx) => {
+          item.state = { ...p, stage: "resolved", ctx };
+        },
+        (e: unknown) => {
+          item.state = outcomeOfError(e, item, "resolution", POSTING_ATTEMPTS) as ItemState;
+        },
+      ),
+    );
+  }
+  await Promise.all(waiting);
+  return batch;
 }
 
 /** The posting rules proper: pure, so a failure here is either bad input or a defect. */
