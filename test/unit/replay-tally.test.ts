@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ReplayTally } from "../../src/commands/replay-tally.js";
+import type { Skip, SkipReason } from "../../src/domain/voucher.js";
 import type { PublishedBatch } from "../../src/topology/publish.js";
 
 const batch = (b: Partial<PublishedBatch> & Pick<PublishedBatch, "topic" | "events">): PublishedBatch =>
   ({ partition: 0, nextOffset: "0", vouchers: [], skips: [], deadLetters: [], ...b }) as PublishedBatch;
+const skip = (reason: SkipReason): Skip => ({ reason, eventId: "e", subject: null });
 const flush = (o: Partial<Parameters<ReplayTally["flushed"]>[1]>) => ({
   posted: {},
   replays: {},
@@ -21,7 +23,7 @@ describe("the replay summary, tallied from what the topology published and the s
       batch({
         topic: "sale.payment-succeeded",
         events: 3,
-        skips: [{ reason: "ZERO_AMOUNT" }] as PublishedBatch["skips"],
+        skips: [skip("ZERO_COST_BASIS")],
         deadLetters: [{ reason: "UNRESOLVED" }] as PublishedBatch["deadLetters"],
       }),
     );
@@ -30,7 +32,7 @@ describe("the replay summary, tallied from what the topology published and the s
       batch({
         topic: "inventory.adjusted",
         events: 4,
-        skips: [{ reason: "ZERO_AMOUNT" }, { reason: "NO_COST" }] as PublishedBatch["skips"],
+        skips: [skip("ZERO_COST_BASIS"), skip("ZERO_VALUE_DELTA")],
       }),
     );
     tally.flushed(2, flush({ posted: { SALE_RECEIPT: 2 }, replays: { SALE_COGS: 1 } }));
@@ -42,7 +44,7 @@ describe("the replay summary, tallied from what the topology published and the s
     assert.deepEqual(s.eventsByTopic, { "sale.payment-succeeded": 5, "inventory.adjusted": 4 });
     assert.equal(s.events, 9);
     assert.equal(s.eventsPerSecond, 5);
-    assert.deepEqual(s.skips, { ZERO_AMOUNT: 2, NO_COST: 1 });
+    assert.deepEqual(s.skips, { ZERO_COST_BASIS: 2, ZERO_VALUE_DELTA: 1 });
     // the sink's refusals are POSTING_FAILED dead letters beside the topology's
     assert.deepEqual(s.deadLetters, { UNRESOLVED: 1, POSTING_FAILED: 2 });
     assert.deepEqual(s.vouchersPosted, { SALE_RECEIPT: 3, SALE_COGS: 1 });
