@@ -130,10 +130,31 @@ export function buildCli(): Command {
       "--profile <file>",
       "write a CPU profile of the replay (.cpuprofile) and print where the time went",
     )
+    .option(
+      "--live",
+      "instead of a replay: one `run` process fed at a steady pace; prints event → posting latency",
+    )
+    .option("--rate <n>", "with --live: events published per second", positiveInt, 2_000)
+    .option("--seconds <n>", "with --live: how long to publish", positiveInt, 60)
     .action(
-      async (opts: { events: number; merchants: number; seed: number; keep?: boolean; profile?: string }) => {
+      async (opts: {
+        events: number;
+        merchants: number;
+        seed: number;
+        keep?: boolean;
+        profile?: string;
+        live?: boolean;
+        rate: number;
+        seconds: number;
+      }) => {
+        const keep = opts.keep === true;
+        if (opts.live) {
+          const { benchLive } = await import("./bench/live.js");
+          await benchLive({ ...opts, keep });
+          return;
+        }
         const { benchCommand } = await import("./bench/command.js");
-        await benchCommand({ ...opts, keep: opts.keep === true, profile: opts.profile ?? null });
+        await benchCommand({ ...opts, keep, profile: opts.profile ?? null });
       },
     );
 

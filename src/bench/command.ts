@@ -1,19 +1,16 @@
-import { randomUUID } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { replayCommand } from "../commands/replay.js";
-import { runtime } from "../commands/runtime.js";
 import { groups } from "../config.js";
-import { startGroupAtEnd } from "../kafka/group-offsets.js";
 import { pendingRanges } from "../kafka/offsets.js";
 import { simulateCommand } from "../simulate/command.js";
 import { expectedFor } from "../simulate/expected.js";
-import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
+import { ALL_SOURCE_TOPICS } from "../topics.js";
 import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
 import { cpuBetween, residentBytes, sampleCpu } from "./cpu.js";
 import { startProfile } from "./profile.js";
-import { createScratchDatabase } from "./scratch-db.js";
+import { withBenchSetup } from "./setup.js";
 import { verifyBooks } from "./verify.js";
 
 export interface BenchOptions {
@@ -31,20 +28,7 @@ export interface BenchOptions {
  * limits: a bare decoding consumer of the same records, and a bare COPY of the same rows.
  */
 export async function benchCommand(options: BenchOptions): Promise<void> {
-  const scratch = await createScratchDatabase(runtime().config.DATABASE_URL, `finance_bench_${Date.now()}`);
-  // The scratch database, and groups of this run's own.
-  const env = { ...process.env, DATABASE_URL: scratch.url, CONSUMER_GROUP: `bench-${randomUUID()}` };
-  const bench = runtime(env);
-  const admin = bench.kafka.admin();
-  await admin.connect();
-  try {
-    // Only this run's data: every group starts at the topics' current ends.
-    await startGroupAtEnd(bench.kafka, admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
-    await startGroupAtEnd(bench.kafka, admin, groups(bench.config).sink, [
-      VOUCHER_TOPIC,
-      DLQ_TOPIC,
-      ...ALL_CDC_TOPICS,
-    ]);
+  await withBenchSetup(options.keep, async ({ env, bench, admin }) => {
     await simulateCommand({
       seed: options.seed,
       merchants: options.merchants,
@@ -110,10 +94,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
       ].join("\n") + "\n",
     );
     if (problems.length > 0) process.exitCode = 1;
-  } finally {
-    await admin.disconnect();
-    if (!options.keep) await scratch.drop();
-  }
+  });
 }
 
 const perThousand = (seconds: number, events: number) =>

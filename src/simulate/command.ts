@@ -11,6 +11,9 @@ export interface SimulateOptions {
   /** Progress lines on stderr about once a second (default true when stderr is a terminal). */
   progress?: boolean;
   compression?: PublishOptions["compression"];
+  /** Paced publishing (bench --live): events per second, and each acknowledged request's offsets. */
+  eventsPerSecond?: number;
+  onEventsAcked?: PublishOptions["onEventsAcked"];
   env?: NodeJS.ProcessEnv;
   /** Where the summary line goes (default stdout). */
   out?: (line: string) => void;
@@ -32,6 +35,11 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
   const report = await publishDataset(kafka, codec, dataset, {
     topicPartitions: dataset.options.partitions,
     ...(opts.compression ? { compression: opts.compression } : {}),
+    ...(opts.eventsPerSecond
+      ? // requests of about 20 ms of events each, so the pace is steady
+        { eventsPerSecond: opts.eventsPerSecond, batchSize: Math.max(1, Math.round(opts.eventsPerSecond / 50)) }
+      : {}),
+    ...(opts.onEventsAcked ? { onEventsAcked: opts.onEventsAcked } : {}),
     onProgress: (p) => {
       if (!showProgress || (p.elapsedMs - lastShown < 1_000 && p.done < p.total)) return;
       lastShown = p.elapsedMs;

@@ -4,6 +4,7 @@ import {
   type Kafka,
   type Message,
   Partitioners,
+  type RecordMetadata,
   type TopicMessages,
 } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
@@ -42,6 +43,18 @@ export interface PublishOptions {
   compression?: "none" | "gzip";
   /** Called after each acknowledged request. */
   onProgress?: (p: PublishProgress) => void;
+  /** Events sent at this steady rate instead of as fast as possible (CDC rows still go at once). */
+  eventsPerSecond?: number;
+  /** Called with each acknowledged event request's offsets, for latency measured from the ack. */
+  onEventsAcked?: (acked: AckedRange[], ackedAt: number) => void;
+}
+
+/** Offsets [from, to) of one topic partition the broker acknowledged together. */
+export interface AckedRange {
+  topic: string;
+  partition: number;
+  from: bigint;
+  to: bigint;
 }
 
 export interface PhaseReport<T extends string> {
@@ -127,6 +140,18 @@ function* encodedBatches<T>(
   if (encoder.size > 0) yield encoder.take();
 }
 
+/** Which offsets a request's records got: each partition's base offset and its record count. */
+function ackedRanges(sent: TopicMessages[], metadata: RecordMetadata[]): AckedRange[] {
+  return sent.flatMap(({ topic, messages }) => {
+    const counts = new Map<number, number>();
+    for (const m of messages) counts.set(m.partition ?? 0, (counts.get(m.partition ?? 0) ?? 0) + 1);
+    return [...counts].flatMap(([partition, n]) => {
+      const base = metadata.find((r) => r.topicName === topic && r.partition === partition)?.baseOffset;
+      return base === undefined ? [] : [{ topic, partition, from: BigInt(base), to: BigInt(base) + BigInt(n) }];
+    });
+  });
+}
+
 /** A batch's messages, per topic, as kafkajs sends them (views of the batch's buffer, no copies). */
 function unpack(batch: EncodedBatch): TopicMessages[] {
   const perTopic = new Map<string, Message[]>();
@@ -194,13 +219,21 @@ export async function publishDataset(
     let bytes = 0;
     let failure: unknown = null;
     const inFlight = new Set<Promise<void>>();
+    const pace = name === "events" ? options.eventsPerSecond : undefined;
+    let sent = 0;
     for (const batch of batches) {
+      if (pace) {
+        const due = t0 + (sent / pace) * 1000;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+      }
+      sent += batch.count;
       const topicMessages = unpack(batch);
       for (const { topic, messages } of topicMessages) byTopic[topic as T] += messages.length;
       bytes += batch.bytes;
       const p: Promise<void> = producer
         .sendBatch({ topicMessages, acks: -1, compression })
-        .then(() => {
+        .then((metadata) => {
+          if (name === "events") options.onEventsAcked?.(ackedRanges(topicMessages, metadata), Date.now());
           done += batch.count;
           const elapsedMs = performance.now() - t0;
           options.onProgress?.({ phase: name, done, total, elapsedMs, rate: done / (elapsedMs / 1000) });

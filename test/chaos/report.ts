@@ -1,4 +1,6 @@
-/** Small helpers to measure and print: a timeline on stdout, percentiles, aligned tables. */
+/** Small helpers to measure and print: a timeline on stdout, aligned tables (percentiles: src/bench/latency.ts). */
+
+export { type Percentiles, percentiles } from "../../src/bench/latency.js";
 
 export class Timeline {
   readonly started = Date.now();
@@ -14,29 +16,6 @@ export class Timeline {
     this.lines.push(line);
     console.log(line);
   }
-}
-
-export interface Percentiles {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles; null for no values. */
-export function percentiles(values: readonly number[]): Percentiles | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-  return {
-    n: sorted.length,
-    p50: rank(50),
-    p95: rank(95),
-    p99: rank(99),
-    max: sorted[sorted.length - 1] ?? 0,
-  };
 }
 
 /** Milliseconds as seconds with two decimals, or a dash. */

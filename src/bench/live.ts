@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { simulateCommand } from "../simulate/command.js";
+import { expectedFor, VOUCHER_KINDS } from "../simulate/expected.js";
+import { AckTimes, type Percentiles, percentiles } from "./latency.js";
+import { withBenchSetup } from "./setup.js";
+import { verifyBooks } from "./verify.js";
+
+export interface LiveBenchOptions {
+  /** Events published per second, paced. */
+  rate: number;
+  seconds: number;
+  merchants: number;
+  seed: number;
+  keep: boolean;
+}
+
+/** A booked voucher with no progress for this long ends the wait: something is stuck. */
+const STALL_MS = 60_000;
+
+/**
+ * `finance-posting bench --live`: one real `run` process (the command operators deploy),
+ * events published to it at a steady pace, and the time from each event's broker ack to its
+ * voucher in Postgres (voucher.posted_at, set when the sink's flush began, so its commit comes
+ * a flush duration later). Then the books are verified as after a replay.
+ */
+export async function benchLive(options: LiveBenchOptions): Promise<void> {
+  await withBenchSetup(options.keep, async ({ env, bench }) => {
+    const port = await freePort();
+    const events = Math.round(options.rate * options.seconds);
+    const expected = expectedFor({ seed: options.seed, merchants: options.merchants, events });
+    const vouchers = VOUCHER_KINDS.reduce((n, k) => n + expected.vouchers[k], 0);
+    const run = startRun({ ...env, METRICS_PORT: String(port) });
+    const pool = bench.pool();
+    try {
+      await untilReady(run, port);
+      const acks = new AckTimes();
+      await simulateCommand({
+        seed: options.seed,
+        merchants: options.merchants,
+        events,
+        env,
+        eventsPerSecond: options.rate,
+        onEventsAcked: (ranges, at) => acks.add(ranges, at),
+        out: (l) => process.stderr.write(`${l}\n`),
+      });
+      const lastPublish = Date.now();
+      await untilBooked(pool, vouchers);
+      const drainedMs = Date.now() - lastPublish;
+      const latency = await latencies(pool, acks);
+      const problems = await verifyBooks(pool, expected, null);
+      process.stdout.write(`${formatLive(options, events, latency, drainedMs, problems)}\n`);
+      if (problems.length > 0) process.exitCode = 1;
+    } finally {
+      await pool.end();
+      await stopRun(run);
+    }
+  });
+}
+
+function startRun(env: NodeJS.ProcessEnv): ChildProcess {
+  // This CLI's own entry (the built bin, or src/cli.ts under tsx), as operators start it.
+  const entry = process.argv[1] as string;
+  const execArgv = process.execArgv.filter((a) => !/^--(inspect|cpu-prof|prof)/.test(a));
+  return spawn(process.execPath, [...execArgv, entry, "run"], {
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function stopRun(run: ChildProcess): Promise<void> {
+  if (run.exitCode !== null || run.signalCode !== null) return;
+  const exited = once(run, "exit");
+  run.kill("SIGTERM");
+  await exited;
+}
+
+async function untilReady(run: ChildProcess, port: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (run.exitCode !== null) throw new Error(`run exited with code ${run.exitCode} before it was ready`);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("run was not ready within 120 s");
+}
+
+async function untilBooked(pool: import("pg").Pool, vouchers: number): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const { rows } = await pool.query<{ n: string }>("SELECT count(*) n FROM finance.voucher");
+    const n = Number(rows[0]?.n ?? 0);
+    if (n >= vouchers) return;
+    if (n !== last) [last, lastChange] = [n, Date.now()];
+    if (Date.now() - lastChange > STALL_MS)
+      throw new Error(`${n} of ${vouchers} vouchers booked, none for ${STALL_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Milliseconds from each event's broker ack to its voucher's posted_at. */
+async function latencies(pool: import("pg").Pool, acks: AckTimes): Promise<Percentiles | null> {
+  const { rows } = await pool.query<{ topic: string; partition: number; offset: string; posted: string }>(
+    `SELECT origin_topic topic, origin_partition "partition", origin_offset::text "offset",
+       (extract(epoch FROM posted_at) * 1000)::bigint::text posted FROM finance.voucher`,
+  );
+  const values = rows.flatMap((r) => {
+    const acked = acks.at(r.topic, r.partition, BigInt(r.offset));
+    return acked === null ? [] : [Math.max(0, Number(r.posted) - acked)];
+  });
+  return percentiles(values);
+}
+
+function formatLive(
+  o: LiveBenchOptions,
+  events: number,
+  p: Percentiles | null,
+  drainedMs: number,
+  problems: string[],
+): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return [
+    `bench --live: ${events.toLocaleString("en-US")} events published at ${o.rate.toLocaleString("en-US")}/s for ${o.seconds} s into one \`run\` process, seed ${o.seed}`,
+    p
+      ? `  event → posting (broker ack → voucher.posted_at) over ${p.n.toLocaleString("en-US")} vouchers: p50 ${s(p.p50)}, p95 ${s(p.p95)}, p99 ${s(p.p99)}, max ${s(p.max)}`
+      : "  no voucher could be matched to a published event",
+    `  last voucher booked ${s(drainedMs)} after the last event was acknowledged`,
+    problems.length === 0
+      ? "  verified: every expected voucher booked exactly once (rows and amounts per kind, ledger lines)"
+      : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
+  ].join("\n");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
