@@ -37,7 +37,10 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.eventsPerSecond
       ? // requests of about 20 ms of events each, so the pace is steady
-        { eventsPerSecond: opts.eventsPerSecond, batchSize: Math.max(1, Math.round(opts.eventsPerSecond / 50)) }
+        {
+          eventsPerSecond: opts.eventsPerSecond,
+          batchSize: Math.max(1, Math.round(opts.eventsPerSecond / 50)),
+        }
       : {}),
     ...(opts.onEventsAcked ? { onEventsAcked: opts.onEventsAcked } : {}),
     onProgress: (p) => {

@@ -147,7 +147,9 @@ function ackedRanges(sent: TopicMessages[], metadata: RecordMetadata[]): AckedRa
     for (const m of messages) counts.set(m.partition ?? 0, (counts.get(m.partition ?? 0) ?? 0) + 1);
     return [...counts].flatMap(([partition, n]) => {
       const base = metadata.find((r) => r.topicName === topic && r.partition === partition)?.baseOffset;
-      return base === undefined ? [] : [{ topic, partition, from: BigInt(base), to: BigInt(base) + BigInt(n) }];
+      return base === undefined
+        ? []
+        : [{ topic, partition, from: BigInt(base), to: BigInt(base) + BigInt(n) }];
     });
   });
 }
