@@ -93,6 +93,12 @@ const ConfigSchema = z
     KAFKA_HEARTBEAT_INTERVAL_MS: intAtLeast(100, 1_000).describe(
       "how often a consumer tells the group it is alive; at most a third of `KAFKA_SESSION_TIMEOUT_MS`",
     ),
+    KAFKA_FETCH_MAX_BYTES: intAtLeast(1_024, 8 * 1024 * 1024).describe(
+      "most bytes one fetch brings per consumer: with `KAFKA_PARTITION_FETCH_MAX_BYTES` it bounds the records in flight, and with them memory",
+    ),
+    KAFKA_PARTITION_FETCH_MAX_BYTES: intAtLeast(1_024, 512 * 1024).describe(
+      "most bytes one fetch brings per partition: larger batches replay faster and take longer to process within the session timeout",
+    ),
     SHUTDOWN_TIMEOUT_MS: intAtLeast(1_000, 30_000).describe(
       "how long a stop (finish in-flight batches, flush, commit) may take before the process exits 1",
     ),

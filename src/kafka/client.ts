@@ -94,32 +94,45 @@ export async function maxRecordBytes(admin: Admin, topics: readonly string[]): P
   return (limits.length > 0 ? Math.min(...limits) : DEFAULT_MAX_MESSAGE_BYTES) - BATCH_OVERHEAD_BYTES;
 }
 
-/** How quickly a group notices a member is gone: see KAFKA_SESSION_TIMEOUT_MS. */
-export interface GroupTiming {
+/**
+ * How a consumer of the pipeline behaves in its group and fetches: how quickly the group
+ * notices a member is gone (KAFKA_SESSION_TIMEOUT_MS) and how much one fetch brings
+ * (KAFKA_FETCH_MAX_BYTES), which bounds the records in flight and the memory they take.
+ */
+export interface ConsumerSettings {
   sessionTimeout: number;
   heartbeatInterval: number;
+  maxBytes: number;
+  maxBytesPerPartition: number;
 }
 
-export const groupTiming = (c: Config): GroupTiming => ({
+export const consumerSettings = (c: Config): ConsumerSettings => ({
   sessionTimeout: c.KAFKA_SESSION_TIMEOUT_MS,
   heartbeatInterval: c.KAFKA_HEARTBEAT_INTERVAL_MS,
+  maxBytes: c.KAFKA_FETCH_MAX_BYTES,
+  maxBytesPerPartition: c.KAFKA_PARTITION_FETCH_MAX_BYTES,
 });
 
+const DEFAULT_SETTINGS: ConsumerSettings = {
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  maxBytes: 8 * 1024 * 1024,
+  maxBytesPerPartition: 512 * 1024,
+};
+
 /**
- * Every consumer of the project: large fetches for bulk replay, a short long-poll so that an
- * idle consumer stops promptly on shutdown, and the group timing that bounds failover.
+ * Every consumer of the project: a short long-poll so that an idle consumer stops promptly on
+ * shutdown, the group timing that bounds failover, and fetches bounded so one is processed
+ * well within the session timeout, and memory with it.
  */
 export function createConsumer(
   kafka: Kafka,
   groupId: string,
-  timing: GroupTiming = { sessionTimeout: 10_000, heartbeatInterval: 1_000 },
+  settings: ConsumerSettings = DEFAULT_SETTINGS,
 ): Consumer {
   return kafka.consumer({
     groupId,
-    ...timing,
-    // Bounded so one fetch is processed well within the session timeout, and memory with it.
-    maxBytes: 16 * 1024 * 1024,
-    maxBytesPerPartition: 1024 * 1024,
+    ...settings,
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
   });

@@ -4,7 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { createConsumer, ensureTopics, groupTiming, heartbeatWhile } from "../kafka/client.js";
+import { consumerSettings, createConsumer, ensureTopics, heartbeatWhile } from "../kafka/client.js";
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
@@ -58,7 +58,7 @@ export class SinkService {
 
   async start(): Promise<void> {
     const group = groups(this.options.config).sink;
-    this.consumer = createConsumer(this.options.kafka, group, groupTiming(this.options.config));
+    this.consumer = createConsumer(this.options.kafka, group, consumerSettings(this.options.config));
     this.options.liveness?.watch(this.consumer, "sink");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();

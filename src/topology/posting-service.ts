@@ -6,10 +6,10 @@ import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
 import {
+  consumerSettings,
   createConsumer,
   createProducer,
   ensureTopics,
-  groupTiming,
   heartbeatWhile,
   maxRecordBytes,
 } from "../kafka/client.js";
@@ -86,7 +86,7 @@ export class PostingService {
 
     await this.sender.connect();
     const group = groups(config).topology;
-    this.consumer = createConsumer(kafka, group, groupTiming(config));
+    this.consumer = createConsumer(kafka, group, consumerSettings(config));
     this.options.liveness?.watch(this.consumer, "topology");
     followPositions(this.consumer, group, this.positions);
     await this.consumer.connect();
