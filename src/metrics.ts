@@ -1,5 +1,14 @@
 import { createServer, type Server } from "node:http";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
 import { SKIP_REASONS } from "./domain/voucher.js";
 import { DEAD_LETTER_REASONS } from "./errors.js";
 
@@ -101,12 +110,29 @@ export interface Health {
   ready(): boolean;
 }
 
+/** A registry's metrics as data, to be served with another process's. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * This process's metrics, with those of the processes working for it (the sink process):
+ * counters and histograms summed, so the dashboard sees one instance.
+ */
+async function allMetrics(others: () => Promise<MetricsJson[]>): Promise<string> {
+  const theirs = await others();
+  if (theirs.length === 0) return registry.metrics();
+  return AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...theirs]).metrics();
+}
+
 /** /metrics, /healthz (process alive and loops running) and /readyz (tables loaded, consumers joined). */
-export function startMetricsServer(port: number, health: Health): Promise<Server> {
+export function startMetricsServer(
+  port: number,
+  health: Health,
+  others: () => Promise<MetricsJson[]> = async () => [],
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/metrics") {
-      registry.metrics().then(
+      allMetrics(others).then(
         (body) => res.writeHead(200, { "Content-Type": registry.contentType }).end(body),
         (e: Error) => res.writeHead(500).end(e.message),
       );

@@ -4,6 +4,7 @@ import { SinkService } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
 import { migrateDatabase, onShutdownSignal, runtime, serveMetrics } from "./runtime.js";
+import { SinkChild } from "./sink-child.js";
 
 export interface RunOptions {
   topology: boolean;
@@ -11,7 +12,11 @@ export interface RunOptions {
   migrate: boolean;
 }
 
-/** `finance-posting run`: topology and sink (or one of them) until SIGTERM/SIGINT. */
+/**
+ * `finance-posting run`: topology and sink (or one of them) until SIGTERM/SIGINT. Both halves
+ * run as two processes, the sink a child of this one: one /metrics and /healthz for both, and
+ * either one's death is fatal to the pair.
+ */
 export async function runCommand(opts: RunOptions): Promise<void> {
   const resources = runtime();
   const { config, log } = resources;
@@ -19,13 +24,20 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   let ready = false;
   let fatal: (why: string) => void = () => {};
   const liveness = new Liveness((why) => fatal(why));
-  const metricsServer = await serveMetrics(config, { live: () => liveness.live(), ready: () => ready });
+  // Both halves: the sink in a process of its own, so that under a backlog each has a core.
+  const sinkProcess = opts.topology && opts.sink ? new SinkChild({ env: process.env, log }) : null;
+  const metricsServer = await serveMetrics(
+    config,
+    { live: () => liveness.live() && (sinkProcess?.live() ?? true), ready: () => ready },
+    // Before it starts and once it has stopped, the sink process has no metrics to add.
+    async () => (sinkProcess ? [await sinkProcess.metrics().catch(() => [])] : []),
+  );
   // The topology needs Postgres too, for dead letters too large for their topic.
   const pool = resources.pool();
   if (opts.migrate) await migrateDatabase(pool);
 
   const posting = opts.topology ? new PostingService({ ...resources, pool, liveness }) : null;
-  const sink = opts.sink ? new SinkService({ ...resources, pool, liveness }) : null;
+  const sink = sinkProcess ?? (opts.sink ? new SinkService({ ...resources, pool, liveness }) : null);
   fatal = onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
     await Promise.all([posting?.stop(), sink?.stop()]);
@@ -33,6 +45,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     metricsServer?.close();
     log.info("stopped cleanly");
   });
+  sinkProcess?.failure.catch((e: Error) => fatal(e.message));
   await Promise.all([posting?.start(), sink?.start()]);
   ready = true;
   log.info({ topology: opts.topology, sink: opts.sink }, "running");

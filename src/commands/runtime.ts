@@ -4,7 +4,7 @@ import { AvroCodec } from "../avro/codec.js";
 import { type Config, loadConfig } from "../config.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
-import { type Health, startMetricsServer } from "../metrics.js";
+import { type Health, type MetricsJson, startMetricsServer } from "../metrics.js";
 import { migrate } from "../sinks/migrate.js";
 
 /** What every long-running command needs, built once from the validated environment. */
@@ -35,9 +35,13 @@ export async function migrateDatabase(pool: pg.Pool): Promise<void> {
   log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
 }
 
-export async function serveMetrics(config: Config, health: Health): Promise<Server | null> {
+export async function serveMetrics(
+  config: Config,
+  health: Health,
+  others?: () => Promise<MetricsJson[]>,
+): Promise<Server | null> {
   if (config.METRICS_PORT === 0) return null;
-  const server = await startMetricsServer(config.METRICS_PORT, health);
+  const server = await startMetricsServer(config.METRICS_PORT, health, others);
   log.info({ port: config.METRICS_PORT }, "metrics on /metrics, health on /healthz and /readyz");
   return server;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
@@ -85,6 +86,8 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
   });
 
   it("stops on SIGTERM: finishes in-flight work, commits, disconnects and exits 0 in bounded time", async () => {
+    const [sinkPid] = childPids(child.pid as number);
+    assert.ok(sinkPid, "run has its sink process");
     const started = Date.now();
     child.kill("SIGTERM");
     const [code] = await Promise.race([
@@ -94,5 +97,74 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
     assert.equal(code, 0, stderr.slice(-2000));
     assert.ok(Date.now() - started < 30_000);
     assert.match(stderr, /stopped cleanly/);
+    assert.equal(alive(sinkPid), false, "the sink process has exited too");
   });
 });
+
+describe("finance-posting run: its sink process dying takes it down, to be restarted", () => {
+  let db: ThrowawayDb;
+  let child: ReturnType<typeof spawn>;
+  let stderr = "";
+
+  before(async () => {
+    db = await createThrowawayDb();
+    const config = testConfig({ DATABASE_URL: db.url });
+    const k = await connectKafka(config);
+    await startGroupsAtEnd(k, config);
+    await k.close();
+    child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        CONSUMER_GROUP: config.CONSUMER_GROUP,
+        METRICS_PORT: String(PORT + 1),
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+  });
+
+  after(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await db?.drop();
+  });
+
+  it("exits 1 when its sink process is killed, rather than run on without booking", async () => {
+    await poll(`http://127.0.0.1:${PORT + 1}/readyz`, (s) => s === 200, 60_000);
+    const [sinkPid] = childPids(child.pid as number);
+    assert.ok(sinkPid, "run has its sink process");
+    process.kill(sinkPid, "SIGKILL");
+    const [code] = await Promise.race([
+      once(child, "exit"),
+      sleep(45_000).then(() => [new Error("did not exit within 45 s")]),
+    ]);
+    assert.equal(code, 1, stderr.slice(-2000));
+    assert.match(stderr, /sink process exited/);
+  });
+});
+
+/** The processes a process started (Linux /proc). */
+function childPids(parent: number): number[] {
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
