@@ -89,6 +89,9 @@ export const metrics = {
   }),
 };
 
+/** The metrics a component counts into: runtime() hands out the one `metrics` object above. */
+export type Metrics = typeof metrics;
+
 collectDefaultMetrics({ register: registry, prefix: "finance_process_" });
 
 /**
@@ -96,7 +99,7 @@ collectDefaultMetrics({ register: registry, prefix: "finance_process_" });
  * letter of a kind shows as an increase on the dashboard: Prometheus' increase() cannot see a
  * series that first appears already at 1. For `run`; a replay's summary lists only what happened.
  */
-export function primeCounters(sourceTopics: readonly string[], voucherTopic: string): void {
+export function primeCounters(metrics: Metrics, sourceTopics: readonly string[], voucherTopic: string): void {
   for (const topic of sourceTopics) {
     for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ topic, reason }, 0);
   }

@@ -8,6 +8,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer } from "../kafka/client.js";
 import { type PendingRange, rangeEnds } from "../kafka/offsets.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
+import type { Metrics } from "../metrics.js";
 
 /**
  * Physical limit one: a consumer that only fetches and decodes the same records the pipeline
@@ -16,13 +17,14 @@ import { followPositions, Positions, partitionKey } from "../kafka/positions.js"
 export async function bareDecodeRate(
   kafka: Kafka,
   codec: AvroCodec,
+  metrics: Metrics,
   ranges: Map<string, PendingRange>,
 ): Promise<number> {
   const consumer = createConsumer(kafka, `bench-decode-${randomUUID()}`);
   const topics = [...new Set([...ranges.keys()].map((k) => k.slice(0, k.lastIndexOf(":"))))];
   let decoded = 0;
   const positions = new Positions();
-  followPositions(consumer, "bench-decode", positions);
+  followPositions(consumer, "bench-decode", metrics, positions);
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => {

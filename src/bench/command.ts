@@ -61,7 +61,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
     const cpu = cpuBetween(cpuBefore, sampleCpu());
     const profileFindings =
       profile && options.profile && profileDir ? await profile.stop(options.profile, profileDir) : null;
-    const decodeRate = await bareDecodeRate(bench.kafka, bench.codec, ranges);
+    const decodeRate = await bareDecodeRate(bench.kafka, bench.codec, bench.metrics, ranges);
     const pool = bench.pool();
     const expected = expectedFor({
       seed: options.seed,

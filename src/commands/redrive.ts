@@ -40,7 +40,7 @@ export async function redriveCommand(
   reasons: readonly DeadLetterReason[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RedriveSummary> {
-  const { config, kafka, log } = runtime(env);
+  const { config, kafka, log, metrics } = runtime(env);
   const group = `${config.CONSUMER_GROUP}.redrive`;
   const admin = kafka.admin();
   await admin.connect();
@@ -53,7 +53,7 @@ export async function redriveCommand(
   const producer = createProducer(kafka);
   const consumer = createConsumer(kafka, group);
   const positions = new Positions();
-  followPositions(consumer, group, positions);
+  followPositions(consumer, group, metrics, positions);
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });

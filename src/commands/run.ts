@@ -20,7 +20,7 @@ export interface RunOptions {
 export async function runCommand(opts: RunOptions): Promise<void> {
   const resources = runtime();
   const { config, log } = resources;
-  primeCounters(ALL_SOURCE_TOPICS, VOUCHER_TOPIC);
+  primeCounters(resources.metrics, ALL_SOURCE_TOPICS, VOUCHER_TOPIC);
   let ready = false;
   let fatal: (why: string) => void = () => {};
   const liveness = new Liveness((why) => fatal(why));

@@ -4,7 +4,7 @@ import { AvroCodec } from "../avro/codec.js";
 import { type Config, loadConfig } from "../config.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
-import { type Health, type MetricsJson, startMetricsServer } from "../metrics.js";
+import { type Health, type MetricsJson, metrics, startMetricsServer } from "../metrics.js";
 import { migrate } from "../sinks/migrate.js";
 
 /** What every long-running command needs, built once from the validated environment. */
@@ -18,7 +18,8 @@ export function runtime(env: NodeJS.ProcessEnv = process.env) {
   return {
     config,
     log,
-    kafka: createKafka(config),
+    metrics,
+    kafka: createKafka(config, log),
     codec: new AvroCodec({ url: config.SCHEMA_REGISTRY_URL, ...(auth ? { auth } : {}) }),
     pool: () => {
       const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
@@ -31,7 +32,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env) {
 export type Runtime = ReturnType<typeof runtime>;
 
 export async function migrateDatabase(pool: pg.Pool): Promise<void> {
-  const { applied } = await migrate(pool);
+  const { applied } = await migrate(pool, log);
   log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
 }
 

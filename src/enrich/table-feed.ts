@@ -6,7 +6,7 @@ import { endOffsets } from "../kafka/offsets.js";
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
 import { applyCdc, type CdcRecord, type DebeziumEnvelope } from "./cdc.js";
 import type { MaterializedTables } from "./tables.js";
@@ -26,6 +26,7 @@ export class TableFeed {
     private readonly tables: MaterializedTables,
     groupPrefix: (instance: string) => string,
     private readonly log: Logger,
+    private readonly metrics: Metrics,
     private readonly liveness?: Liveness,
   ) {
     this.groupId = groupPrefix(randomUUID());
@@ -45,7 +46,7 @@ export class TableFeed {
     const positions = new Positions();
 
     this.consumer = createConsumer(this.kafka, this.groupId);
-    followPositions(this.consumer, this.groupId, positions);
+    followPositions(this.consumer, this.groupId, this.metrics, positions);
     this.liveness?.watch(this.consumer, "tables");
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
@@ -85,7 +86,7 @@ export class TableFeed {
           this.log.debug({ topic, offset: m.offset, why: outcome.why }, "CDC record ignored");
       } catch (e) {
         // A broken CDC row cannot be dead-lettered as an event; events needing it end UNRESOLVED.
-        metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
         refused.push({ offset: m.offset, error: e as Error });
       }
     }

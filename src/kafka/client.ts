@@ -10,7 +10,7 @@ import kafkajs, {
   type SASLOptions,
 } from "kafkajs";
 import type { Config } from "../config.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -30,7 +30,7 @@ function levelOf(level: number, entry: { message: string; error?: unknown }) {
   return racedCreation ? "debug" : (LEVELS[level] ?? "info");
 }
 
-export function createKafka(c: Config): Kafka {
+export function createKafka(c: Config, log: Logger): Kafka {
   const cfg: KafkaConfig = {
     clientId: c.KAFKA_CLIENT_ID,
     brokers: c.KAFKA_BROKERS,

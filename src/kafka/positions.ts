@@ -1,5 +1,5 @@
 import type { Consumer } from "kafkajs";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 
 /** The key of a topic's partition in the maps of offsets: `topic:partition`. */
 export const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
@@ -40,7 +40,12 @@ export class Positions {
  * when it throws), and also for batches it never hands over (only transaction markers, or
  * compacted away), so a position can reach the end offset even when no record sits just before it.
  */
-export function followPositions(consumer: Consumer, group: string, positions?: Positions): void {
+export function followPositions(
+  consumer: Consumer,
+  group: string,
+  metrics: Metrics,
+  positions?: Positions,
+): void {
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     metrics.consumerLag.set(
       { group, topic: payload.topic, partition: String(payload.partition) },

@@ -21,7 +21,7 @@ export interface SimulateOptions {
 
 /** `finance-posting simulate`: generates the seeded data set and publishes it; prints a one-line summary. */
 export async function simulateCommand(opts: SimulateOptions): Promise<PublishReport> {
-  const { kafka, codec } = runtime(opts.env);
+  const { kafka, codec, log } = runtime(opts.env);
   const dataset = generateDataset({
     seed: opts.seed,
     merchants: opts.merchants,
@@ -32,7 +32,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
 
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
   let lastShown = 0;
-  const report = await publishDataset(kafka, codec, dataset, {
+  const report = await publishDataset(kafka, codec, log, dataset, {
     topicPartitions: dataset.options.partitions,
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.eventsPerSecond

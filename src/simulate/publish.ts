@@ -8,7 +8,7 @@ import {
   type TopicMessages,
 } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 import { loadSchema } from "../schemas.js";
 import {
   ALL_CDC_TOPICS,
@@ -96,6 +96,7 @@ export async function registerContractSchemas(codec: AvroCodec): Promise<SchemaI
 export async function ensureSimulationTopics(
   admin: Admin,
   partitions: number,
+  log: Logger,
 ): Promise<Record<string, number>> {
   const existing = new Set(await admin.listTopics());
   const missing = [
@@ -184,6 +185,7 @@ function unpack(batch: EncodedBatch): TopicMessages[] {
 export async function publishDataset(
   kafka: Kafka,
   codec: AvroCodec,
+  log: Logger,
   dataset: Dataset,
   options: PublishOptions = {},
 ): Promise<PublishReport> {
@@ -194,7 +196,11 @@ export async function publishDataset(
   await admin.connect();
   let partitions: Record<string, number>;
   try {
-    partitions = await ensureSimulationTopics(admin, options.topicPartitions ?? dataset.options.partitions);
+    partitions = await ensureSimulationTopics(
+      admin,
+      options.topicPartitions ?? dataset.options.partitions,
+      log,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 import { checkOut } from "./db.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
 import { asInfraError, isTransientPgError } from "./pg-errors.js";
@@ -30,6 +30,7 @@ function assertOrdered(migrations: readonly Migration[]): void {
  */
 export async function migrate(
   pool: Pool,
+  log: Logger,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrateResult> {
   assertOrdered(migrations);

@@ -1,7 +1,7 @@
 import type { PoolClient } from "pg";
 import type { LedgerLine, Voucher, VoucherKind } from "../domain/voucher.js";
 import { voucherDefects } from "../domain/voucher-check.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 import { formatMoney } from "../money.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
 import { copyRows } from "./copy.js";
@@ -153,9 +153,13 @@ async function recordConflicts(client: PoolClient, conflicts: ContentConflict[])
  * Writes a batch of vouchers in one transaction: COPY into staging, insert what is new, and
  * count the rest as idempotent replays — or as content conflicts when a copy's content differs
  * from the stored voucher, which always stands. Safe to call again with the same batch.
- * `db` is a pool, or an idle client (not inside a transaction).
+ * `db` is a pool, or an idle client (not inside a transaction); `log` gets replays and conflicts.
  */
-export async function writeVoucherBatch(db: Db, vouchers: readonly Voucher[]): Promise<BatchResult> {
+export async function writeVoucherBatch(
+  db: Db,
+  log: Logger,
+  vouchers: readonly Voucher[],
+): Promise<BatchResult> {
   const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [] };
   if (vouchers.length === 0) return result;
   vouchers.forEach(assertWritable);

@@ -3,7 +3,7 @@ import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { PostingFailedError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
 import { deadLetterAt, type SourceRecord } from "./dead-letter-records.js";
 import { type DeadLetterRecord, insertDeadLetters } from "./dead-letter-writer.js";
@@ -32,12 +32,23 @@ export interface FlushOutcome {
   postingFailed: number;
 }
 
+/** Where a flush logs and counts what it did. */
+export interface FlushResources {
+  log: Logger;
+  metrics: Metrics;
+}
+
 const addCounts = (into: Record<string, number>, counts: Record<string, number>) => {
   for (const [k, n] of Object.entries(counts)) into[k] = (into[k] ?? 0) + n;
 };
 
-async function bookVouchers(pool: Pool, vouchers: readonly Voucher[], outcome: FlushOutcome): Promise<void> {
-  const result = await writeVoucherBatch(pool, vouchers);
+async function bookVouchers(
+  pool: Pool,
+  { log, metrics }: FlushResources,
+  vouchers: readonly Voucher[],
+  outcome: FlushOutcome,
+): Promise<void> {
+  const result = await writeVoucherBatch(pool, log, vouchers);
   for (const [kind, n] of Object.entries(result.inserted)) metrics.vouchersPosted.inc({ kind }, n);
   for (const [kind, n] of Object.entries(result.replayed)) metrics.voucherReplays.inc({ kind }, n);
   metrics.contentConflicts.inc(result.conflicts.length);
@@ -60,6 +71,7 @@ const voucherOf = (w: WorkOf<"voucher">) => w.voucher;
  */
 async function bookAll(
   pool: Pool,
+  resources: FlushResources,
   work: readonly SinkWork[],
   outcome: FlushOutcome,
 ): Promise<Refusal<SinkWork>[]> {
@@ -81,7 +93,7 @@ async function bookAll(
     ...(await isolateRefusals(accountsIn("replace"), upsert("replace"))),
     ...(await isolateRefusals(ofKind("deadLetter"), (ws) => insertDeadLetters(pool, ws.map(recordOf)))),
     ...unwritable,
-    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, ws.map(voucherOf), outcome))),
+    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, resources, ws.map(voucherOf), outcome))),
   ];
 }
 
@@ -97,7 +109,7 @@ const placeOf = ({ topic, partition, offset }: Place) => ({ topic, partition, of
  */
 async function deadLetterRefused(
   pool: Pool,
-  log: Logger,
+  { log, metrics }: FlushResources,
   refused: readonly Refusal<SinkWork>[],
 ): Promise<number> {
   // one dead letter per Kafka record, however many rows it carried (a merchant seeds several accounts)
@@ -135,7 +147,7 @@ async function deadLetterRefused(
 /** Books a flush, dead-letters what Postgres refused, and returns what it booked. */
 export async function flushSinkWork(
   pool: Pool,
-  log: Logger,
+  resources: FlushResources,
   work: readonly SinkWork[],
 ): Promise<FlushOutcome> {
   const outcome: FlushOutcome = {
@@ -145,8 +157,8 @@ export async function flushSinkWork(
     refused: 0,
     postingFailed: 0,
   };
-  const refused = await bookAll(pool, work, outcome);
+  const refused = await bookAll(pool, resources, work, outcome);
   outcome.refused = refused.length;
-  outcome.postingFailed = await deadLetterRefused(pool, log, refused);
+  outcome.postingFailed = await deadLetterRefused(pool, resources, refused);
   return outcome;
 }

@@ -8,7 +8,7 @@ import { consumerSettings, createConsumer, ensureTopics, heartbeatWhile } from "
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import type { AccountWriteMode } from "./account-writer.js";
 import { deadLetterAt, dlqRecord, type SourceRecord } from "./dead-letter-records.js";
@@ -29,6 +29,7 @@ export interface SinkServiceOptions {
   codec: AvroCodec;
   pool: Pool;
   log: Logger;
+  metrics: Metrics;
   /** Watches the consumer for /healthz. */
   liveness?: Liveness;
   /**
@@ -60,7 +61,7 @@ export class SinkService {
     const group = groups(this.options.config).sink;
     this.consumer = createConsumer(this.options.kafka, group, consumerSettings(this.options.config));
     this.options.liveness?.watch(this.consumer, "sink");
-    followPositions(this.consumer, group, this.positions);
+    followPositions(this.consumer, group, this.options.metrics, this.positions);
     await this.consumer.connect();
     const admin = this.options.kafka.admin();
     await admin.connect();
@@ -123,7 +124,7 @@ export class SinkService {
           { topic, partition, offset, err: e },
           "sink record undecodable; stored as a dead letter",
         );
-        metrics.errors.inc({ stage: "sink", type: (e as Error).name });
+        this.options.metrics.errors.inc({ stage: "sink", type: (e as Error).name });
         work.push({
           kind: "deadLetter",
           record: deadLetterAt(source, "UNDECODABLE", (e as Error).message),
@@ -159,8 +160,9 @@ export class SinkService {
 
   private async flush(work: SinkWork[]): Promise<void> {
     const vouchers = work.filter((w) => w.kind === "voucher").length;
+    const { pool, log, metrics } = this.options;
     const end = metrics.sinkFlushSeconds.startTimer();
-    const outcome = await flushSinkWork(this.options.pool, this.options.log, work);
+    const outcome = await flushSinkWork(pool, { log, metrics }, work);
     end();
     metrics.sinkBatchSize.observe(vouchers);
     this.options.onFlush?.(vouchers, outcome);

@@ -1,9 +1,9 @@
 import type { Logger } from "../log.js";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 import type { PublishedBatch } from "./publish.js";
 
 /** Counts and logs what a published batch did; skips and dead letters name their event id. */
-export function observeBatch(log: Logger) {
+export function observeBatch({ log, metrics }: { log: Logger; metrics: Metrics }) {
   return (batch: PublishedBatch): void => {
     metrics.eventsConsumed.inc({ topic: batch.topic }, batch.events);
     for (const v of batch.vouchers) metrics.vouchersEmitted.inc({ kind: v.kind });

@@ -16,7 +16,7 @@ import {
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
-import { metrics } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
 import { loadSchema, readerOf } from "../schemas.js";
 import { insertDeadLetters } from "../sinks/dead-letter-writer.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
@@ -31,6 +31,7 @@ export interface PostingServiceOptions {
   kafka: Kafka;
   codec: AvroCodec;
   log: Logger;
+  metrics: Metrics;
   /** Where dead letters too large for the dead-letter topic are kept (finance.dead_letter). */
   pool: Pool;
   /** Watches the consumers for /healthz. */
@@ -61,6 +62,7 @@ export class PostingService {
       this.tables,
       groups(options.config).tables,
       options.log,
+      options.metrics,
       options.liveness,
     );
   }
@@ -71,7 +73,7 @@ export class PostingService {
   }
 
   async start(): Promise<void> {
-    const { config, kafka, codec, log } = this.options;
+    const { config, kafka, codec, log, metrics } = this.options;
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, OUTPUT_TOPICS);
@@ -88,11 +90,11 @@ export class PostingService {
     const group = groups(config).topology;
     this.consumer = createConsumer(kafka, group, consumerSettings(config));
     this.options.liveness?.watch(this.consumer, "topology");
-    followPositions(this.consumer, group, this.positions);
+    followPositions(this.consumer, group, metrics, this.positions);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
     const sender = this.sender;
-    const observe = observeBatch(log);
+    const observe = observeBatch({ log, metrics });
     // Not awaited: run() returns only once the group is joined, which waits for a member killed
     // moments ago to expire; readiness must not (SPEC §4). A failed join surfaces as a crash.
     const running = this.consumer.run({

@@ -184,7 +184,7 @@ async function main(): Promise<number> {
     };
     const pool = db.pool(2);
     log.level = "warn";
-    await migrate(pool);
+    await migrate(pool, log);
     await startGroupsAtEnd(k, config);
 
     const partitions = new Map<string, number>();

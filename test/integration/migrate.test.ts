@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
+import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import type { Migration } from "../../src/sinks/migrations/index.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
@@ -32,7 +33,7 @@ async function versions(pool: pg.Pool): Promise<number[]> {
 describe("migrate", () => {
   it("creates the schema once and is a no-op the second time", async () => {
     const pool = (await freshDb()).pool();
-    assert.deepEqual(await migrate(pool), { applied: [1] });
+    assert.deepEqual(await migrate(pool, log), { applied: [1] });
     const tables = await financeTables(pool);
     assert.deepEqual(tables, [
       "account",
@@ -42,7 +43,7 @@ describe("migrate", () => {
       "schema_migrations",
       "voucher",
     ]);
-    assert.deepEqual(await migrate(pool), { applied: [] });
+    assert.deepEqual(await migrate(pool, log), { applied: [] });
     assert.deepEqual(await financeTables(pool), tables);
     assert.deepEqual(await versions(pool), [1]);
   });
@@ -50,7 +51,7 @@ describe("migrate", () => {
   it("lets concurrent instances take turns: one applies, the others find it done", async () => {
     const db = await freshDb();
     const results = await Promise.all(
-      [db.pool(1), db.pool(1), db.pool(1), db.pool(1)].map((p) => migrate(p)),
+      [db.pool(1), db.pool(1), db.pool(1), db.pool(1)].map((p) => migrate(p, log)),
     );
     assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [], [1]]);
     const pool = db.pool();
@@ -66,12 +67,12 @@ describe("migrate", () => {
       name: "two",
       sql: "CREATE TABLE finance.t2 (id int); SELECT 1/0",
     };
-    await assert.rejects(migrate(pool, [first, broken]), /migration 2 \(two\) failed: division by zero/);
+    await assert.rejects(migrate(pool, log, [first, broken]), /migration 2 \(two\) failed: division by zero/);
     assert.deepEqual(await versions(pool), [1]);
     assert.deepEqual(await financeTables(pool), ["schema_migrations", "t1"]);
 
     const fixed: Migration = { ...broken, sql: "CREATE TABLE finance.t2 (id int)" };
-    assert.deepEqual(await migrate(pool, [first, fixed]), { applied: [2] });
+    assert.deepEqual(await migrate(pool, log, [first, fixed]), { applied: [2] });
     assert.deepEqual(await versions(pool), [1, 2]);
     // the advisory lock was released on failure too, or this second run would have hung
   });
@@ -79,8 +80,8 @@ describe("migrate", () => {
   it("refuses migrations that are not in ascending version order", async () => {
     const pool = (await freshDb()).pool();
     const m = (version: number): Migration => ({ version, name: `m${version}`, sql: "SELECT 1" });
-    await assert.rejects(migrate(pool, [m(2), m(1)]), /ascending/);
-    await assert.rejects(migrate(pool, [m(1), m(1)]), /ascending/);
+    await assert.rejects(migrate(pool, log, [m(2), m(1)]), /ascending/);
+    await assert.rejects(migrate(pool, log, [m(1), m(1)]), /ascending/);
   });
 });
 
@@ -90,7 +91,7 @@ describe("schema constraints", () => {
 
   before(async () => {
     pool = (await freshDb()).pool();
-    await migrate(pool);
+    await migrate(pool, log);
     await insertVoucher({});
   });
 

@@ -5,6 +5,7 @@ import pg from "pg";
 import { seededAccountsFor } from "../../src/domain/accounts.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { TransientInfraError } from "../../src/errors.js";
+import { log } from "../../src/log.js";
 import { money } from "../../src/money.js";
 import { upsertAccounts } from "../../src/sinks/account-writer.js";
 import { contentHash } from "../../src/sinks/content-hash.js";
@@ -21,7 +22,7 @@ let pool: pg.Pool;
 before(async () => {
   db = await createThrowawayDb();
   pool = db.pool(8);
-  await migrate(pool);
+  await migrate(pool, log);
 });
 after(() => db.drop());
 
@@ -65,7 +66,7 @@ describe("writeVoucherBatch", () => {
       party: { type: "NONE", id: null, name: null },
       source: { type: "SALE_ORDER", id, code: null },
     };
-    const result = await writeVoucherBatch(pool, [receipt, cogs]);
+    const result = await writeVoucherBatch(pool, log, [receipt, cogs]);
     assert.deepEqual(result, { inserted: { SALE_RECEIPT: 1, SALE_COGS: 1 }, replayed: {}, conflicts: [] });
 
     const { rows } = await pool.query(
@@ -139,9 +140,9 @@ describe("writeVoucherBatch", () => {
 
   it("writes a second copy of a batch as replays: zero new rows", async () => {
     const batch = [sampleVoucher(uid("again")), sampleVoucher(uid("again"), { kind: "SALE_COGS" })];
-    await writeVoucherBatch(pool, batch);
+    await writeVoucherBatch(pool, log, batch);
     const keys = keysOf(batch);
-    const result = await writeVoucherBatch(pool, batch);
+    const result = await writeVoucherBatch(pool, log, batch);
     assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1, SALE_COGS: 1 }, conflicts: [] });
     assert.equal(await voucherRows(keys), 2);
     assert.equal(await lineRows(keys), 6);
@@ -150,7 +151,7 @@ describe("writeVoucherBatch", () => {
   it("counts a redelivery inside one batch as a replay and stores one row", async () => {
     const v = sampleVoucher(uid("dup"));
     const redelivered = { ...sampleVoucher(v.source.id), origin: { ...v.origin, offset: 43 } };
-    const result = await writeVoucherBatch(pool, [v, redelivered, v]);
+    const result = await writeVoucherBatch(pool, log, [v, redelivered, v]);
     assert.deepEqual(result, { inserted: { SALE_RECEIPT: 1 }, replayed: { SALE_RECEIPT: 2 }, conflicts: [] });
     assert.equal(await voucherRows([v.idempotencyKey]), 1);
     assert.equal(await lineRows([v.idempotencyKey]), 3);
@@ -158,12 +159,12 @@ describe("writeVoucherBatch", () => {
 
   it("treats a copy that differs only in origin as a replay, not a conflict", async () => {
     const v = sampleVoucher(uid("origin"));
-    await writeVoucherBatch(pool, [v]);
+    await writeVoucherBatch(pool, log, [v]);
     const republished = {
       ...v,
       origin: { eventId: "evt-republished", topic: "payment.success", partition: 0, offset: 9 },
     };
-    const result = await writeVoucherBatch(pool, [republished]);
+    const result = await writeVoucherBatch(pool, log, [republished]);
     assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
     const { rows } = await pool.query("SELECT event_id FROM finance.voucher WHERE voucher_id = $1", [
       v.voucherId,
@@ -173,13 +174,13 @@ describe("writeVoucherBatch", () => {
 
   it("treats an upstream re-publication (new eventId, new occurredAt, same facts) as a replay", async () => {
     const v = sampleVoucher(uid("republished"));
-    await writeVoucherBatch(pool, [v]);
+    await writeVoucherBatch(pool, log, [v]);
     const republished = {
       ...v,
       occurredAt: v.occurredAt + 3_600_000,
       origin: { eventId: "evt-new", topic: "payment.success", partition: 1, offset: 99 },
     };
-    const result = await writeVoucherBatch(pool, [republished]);
+    const result = await writeVoucherBatch(pool, log, [republished]);
     assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
     assert.equal(await conflictRows(v.idempotencyKey), 0);
   });
@@ -187,7 +188,7 @@ describe("writeVoucherBatch", () => {
   it("upgrades a database booked with the legacy hash layout without false conflicts", async () => {
     // As a version before this one booked it: its hash covered occurredAt and had no prefix.
     const v = sampleVoucher(uid("legacy"));
-    await writeVoucherBatch(pool, [v]);
+    await writeVoucherBatch(pool, log, [v]);
     await pool.query("UPDATE finance.voucher SET content_hash = $2 WHERE voucher_id = $1", [
       v.voucherId,
       "0".repeat(64),
@@ -197,7 +198,7 @@ describe("writeVoucherBatch", () => {
       occurredAt: v.occurredAt + 60_000,
       origin: { eventId: "evt-again", topic: "payment.success", partition: 2, offset: 5 },
     };
-    const result = await writeVoucherBatch(pool, [republished]);
+    const result = await writeVoucherBatch(pool, log, [republished]);
     assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
     assert.equal(await conflictRows(v.idempotencyKey), 0);
     const { rows } = await pool.query("SELECT content_hash FROM finance.voucher WHERE voucher_id = $1", [
@@ -207,13 +208,13 @@ describe("writeVoucherBatch", () => {
 
     // A really different copy of a legacy-hashed voucher is still a conflict.
     const other = sampleVoucher(uid("legacy-conflict"));
-    await writeVoucherBatch(pool, [other]);
+    await writeVoucherBatch(pool, log, [other]);
     await pool.query("UPDATE finance.voucher SET content_hash = $2 WHERE voucher_id = $1", [
       other.voucherId,
       "f".repeat(64),
     ]);
     const changed = sampleVoucher(other.source.id, { revenue: "1" });
-    const conflict = await writeVoucherBatch(pool, [changed]);
+    const conflict = await writeVoucherBatch(pool, log, [changed]);
     assert.equal(conflict.conflicts.length, 1);
     assert.deepEqual(conflict.replayed, {});
   });
@@ -222,9 +223,9 @@ describe("writeVoucherBatch", () => {
     const id = uid("conflict");
     const original = sampleVoucher(id);
     const changed = sampleVoucher(id, { revenue: "999" });
-    await writeVoucherBatch(pool, [original]);
+    await writeVoucherBatch(pool, log, [original]);
 
-    const result = await writeVoucherBatch(pool, [changed]);
+    const result = await writeVoucherBatch(pool, log, [changed]);
     assert.deepEqual(result.inserted, {});
     assert.deepEqual(result.replayed, {}, "a conflict is counted as a conflict, not also as a replay");
     assert.equal(result.conflicts.length, 1);
@@ -254,7 +255,7 @@ describe("writeVoucherBatch", () => {
     );
     assert.deepEqual(lines.rows, [{ s: "200001.5000" }]);
 
-    await writeVoucherBatch(pool, [changed]);
+    await writeVoucherBatch(pool, log, [changed]);
     const recorded = await pool.query(
       `SELECT stored_hash, incoming_hash, occurrences, incoming->>'amount' AS incoming_amount,
         stored->>'amount' AS stored_amount FROM finance.content_conflict WHERE idempotency_key = $1`,
@@ -275,7 +276,7 @@ describe("writeVoucherBatch", () => {
     const id = uid("dupconflict");
     const first = sampleVoucher(id, { change: "1" });
     const second = sampleVoucher(id, { change: "2" });
-    const result = await writeVoucherBatch(pool, [first, second]);
+    const result = await writeVoucherBatch(pool, log, [first, second]);
     assert.deepEqual(result.inserted, { SALE_RECEIPT: 1 });
     assert.deepEqual(result.replayed, {});
     assert.deepEqual(
@@ -303,7 +304,7 @@ describe("writeVoucherBatch", () => {
     v.reason = { en: nasty[2] as string, vi: nasty[1] as string };
     v.source.code = nasty[3] as string;
     (v.lines[0] as Voucher["lines"][number]).accountCode = nasty[0] as string;
-    const result = await writeVoucherBatch(pool, [v]);
+    const result = await writeVoucherBatch(pool, log, [v]);
     assert.deepEqual(result.inserted, { SALE_RECEIPT: 1 });
     const { rows } = await pool.query(
       `SELECT party_name_en, party_name_vi, reason_en, reason_vi, source_code,
@@ -322,13 +323,13 @@ describe("writeVoucherBatch", () => {
       },
     ]);
     // and the stored hash matches, so the same voucher replays instead of conflicting
-    assert.deepEqual((await writeVoucherBatch(pool, [v])).conflicts, []);
+    assert.deepEqual((await writeVoucherBatch(pool, log, [v])).conflicts, []);
   });
 
   it("stores 4-place and numeric(19,4)-limit amounts exactly", async () => {
     const tiny = sampleVoucher(uid("tiny"), { revenue: "0.0001", change: "0.0002" });
     const huge = sampleVoucher(uid("huge"), { revenue: "999999999999999.9998", change: "0.0001" });
-    await writeVoucherBatch(pool, [tiny, huge]);
+    await writeVoucherBatch(pool, log, [tiny, huge]);
     const { rows } = await pool.query(
       `SELECT v.amount::text, array_agg(l.amount::text ORDER BY l.line_no) AS lines
        FROM finance.voucher v JOIN finance.ledger_line l USING (voucher_id)
@@ -344,7 +345,7 @@ describe("writeVoucherBatch", () => {
     ]);
     // "1" and "1.0000" are the same money: a replay, not a conflict
     const again = sampleVoucher(tiny.source.id, { revenue: "0.00010", change: "0.000200" });
-    assert.deepEqual(await writeVoucherBatch(pool, [again]), {
+    assert.deepEqual(await writeVoucherBatch(pool, log, [again]), {
       inserted: {},
       replayed: { SALE_RECEIPT: 1 },
       conflicts: [],
@@ -356,23 +357,23 @@ describe("writeVoucherBatch", () => {
     const unbalanced = sampleVoucher(uid("refused"));
     (unbalanced.lines[2] as Voucher["lines"][number]).amount = money("0.26");
     await assert.rejects(
-      writeVoucherBatch(pool, [good, unbalanced]),
+      writeVoucherBatch(pool, log, [good, unbalanced]),
       /cannot be booked: debits .* != credits/,
     );
     const rounded = sampleVoucher(uid("refused"), { revenue: "1.00005", change: "0" });
-    await assert.rejects(writeVoucherBatch(pool, [good, rounded]), /more than 4 decimal places/);
+    await assert.rejects(writeVoucherBatch(pool, log, [good, rounded]), /more than 4 decimal places/);
     assert.equal(await voucherRows([good.idempotencyKey]), 0);
   });
 
   it("writes the whole batch or nothing: a constraint violation rolls everything back and is not transient", async () => {
     const good = sampleVoucher(uid("atomic"));
     const bad = { ...sampleVoucher(uid("atomic")), type: "REFUND" } as unknown as Voucher;
-    const error = await writeVoucherBatch(pool, [good, bad]).catch((e: unknown) => e);
+    const error = await writeVoucherBatch(pool, log, [good, bad]).catch((e: unknown) => e);
     assert.equal((error as { code?: string }).code, "23514");
     assert.ok(!(error instanceof TransientInfraError));
     assert.equal(await voucherRows(keysOf([good, bad])), 0);
     // the connection is still usable and the staging tables are empty again
-    assert.deepEqual((await writeVoucherBatch(pool, [good])).inserted, { SALE_RECEIPT: 1 });
+    assert.deepEqual((await writeVoucherBatch(pool, log, [good])).inserted, { SALE_RECEIPT: 1 });
     assert.equal(await lineRows([good.idempotencyKey]), 3);
   });
 
@@ -380,8 +381,8 @@ describe("writeVoucherBatch", () => {
     const client = await pool.connect();
     try {
       const v = sampleVoucher(uid("client"));
-      assert.deepEqual((await writeVoucherBatch(client, [v])).inserted, { SALE_RECEIPT: 1 });
-      assert.deepEqual((await writeVoucherBatch(client, [v])).replayed, { SALE_RECEIPT: 1 });
+      assert.deepEqual((await writeVoucherBatch(client, log, [v])).inserted, { SALE_RECEIPT: 1 });
+      assert.deepEqual((await writeVoucherBatch(client, log, [v])).replayed, { SALE_RECEIPT: 1 });
     } finally {
       client.release();
     }
@@ -399,10 +400,10 @@ describe("writeVoucherBatch", () => {
         sampleVoucher(`${run}-${i}`, { merchantId: `m-${i % 50}` }),
       );
       let started = performance.now();
-      const fresh = await writeVoucherBatch(pool, batch);
+      const fresh = await writeVoucherBatch(pool, log, batch);
       const insertMs = performance.now() - started;
       started = performance.now();
-      const replay = await writeVoucherBatch(pool, batch);
+      const replay = await writeVoucherBatch(pool, log, batch);
       const replayMs = performance.now() - started;
       assert.equal(fresh.inserted.SALE_RECEIPT, size);
       assert.equal(replay.replayed.SALE_RECEIPT, size);
@@ -423,13 +424,16 @@ describe("writeVoucherBatch", () => {
     const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
     await pool.query("SELECT pg_terminate_backend($1)", [pid]);
     await assert.rejects(
-      writeVoucherBatch(client as unknown as pg.PoolClient, [sampleVoucher(uid("lost"))]),
+      writeVoucherBatch(client as unknown as pg.PoolClient, log, [sampleVoucher(uid("lost"))]),
       TransientInfraError,
     );
     await client.end().catch(() => {});
 
     const unreachable = new pg.Pool({ connectionString: "postgres://postgres@127.0.0.1:1/postgres" });
-    await assert.rejects(writeVoucherBatch(unreachable, [sampleVoucher(uid("lost"))]), TransientInfraError);
+    await assert.rejects(
+      writeVoucherBatch(unreachable, log, [sampleVoucher(uid("lost"))]),
+      TransientInfraError,
+    );
     await unreachable.end();
   });
 

@@ -9,6 +9,7 @@ import type { Voucher } from "../../src/domain/voucher.js";
 import { voucherIdOf } from "../../src/ids.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
+import { metrics } from "../../src/metrics.js";
 import { money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
@@ -297,7 +298,7 @@ describe("replay: source events to committed Postgres rows, exactly once in effe
     const crash = new Promise<void>((resolve) => {
       crashed = resolve;
     });
-    const resources = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log, pool };
+    const resources = { config: loadConfig(first.env), kafka: k.kafka, codec: k.codec, log, metrics, pool };
     const posting = new PostingService(resources);
     const sink = new SinkService({
       ...resources,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Admin, Kafka } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
+import { log } from "../../src/log.js";
 import { simulateCommand } from "../../src/simulate/command.js";
 import { type Dataset, type EventItem, generateDataset } from "../../src/simulate/dataset.js";
 import { partitionOf, SIM_TOPICS } from "../../src/simulate/encode.js";
@@ -91,7 +92,7 @@ describe("simulate: publishing a data set to the real stack", () => {
     kafka = testKafka(stack.kafkaBrokers);
     admin = kafka.admin();
     await admin.connect();
-    partitions = await ensureSimulationTopics(admin, 6);
+    partitions = await ensureSimulationTopics(admin, 6, log);
   });
 
   after(async () => {
@@ -119,7 +120,7 @@ describe("simulate: publishing a data set to the real stack", () => {
 
     const before = await endOffsets(admin);
     const codec = new AvroCodec({ url: stack.schemaRegistryUrl });
-    const report = await publishDataset(kafka, codec, dataset);
+    const report = await publishDataset(kafka, codec, log, dataset);
     const afterPublish = await endOffsets(admin);
 
     assert.equal(report.events.messages, 200, `seed ${seed}`);
@@ -205,9 +206,15 @@ describe("simulate: publishing a data set to the real stack", () => {
 
   it("publishes in small batches too, with the same counts", async () => {
     const dataset = generateDataset({ seed: (Date.now() + 1) % 2 ** 31, merchants: 1, events: 40 });
-    const report = await publishDataset(kafka, new AvroCodec({ url: stack.schemaRegistryUrl }), dataset, {
-      batchSize: 7,
-    });
+    const report = await publishDataset(
+      kafka,
+      new AvroCodec({ url: stack.schemaRegistryUrl }),
+      log,
+      dataset,
+      {
+        batchSize: 7,
+      },
+    );
     assert.equal(report.events.messages, 40);
     assert.equal(report.cdc.messages, dataset.cdcCount);
   });

@@ -19,7 +19,7 @@ let pool: pg.Pool;
 before(async () => {
   db = await createThrowawayDb();
   pool = db.pool(4);
-  await migrate(pool);
+  await migrate(pool, log);
 });
 after(() => db.drop());
 
@@ -84,7 +84,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     });
     const before = await postingFailures(VOUCHER_TOPIC);
 
-    assert.equal((await flushSinkWork(pool, log, work)).refused, bad.length);
+    assert.equal((await flushSinkWork(pool, { log, metrics }, work)).refused, bad.length);
 
     const booked = await bookedKeys(good);
     assert.equal(booked.length, good.length);
@@ -116,7 +116,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     assert.equal((await postingFailures(VOUCHER_TOPIC)) - before, bad.length);
 
     // redelivered after a crash: the same outcome, nothing twice
-    assert.equal((await flushSinkWork(pool, log, work)).refused, bad.length);
+    assert.equal((await flushSinkWork(pool, { log, metrics }, work)).refused, bad.length);
     assert.equal((await bookedKeys(good)).length, good.length);
     assert.equal((await deadLettersAt(refusedSources as SourceRecord[])).length, bad.length);
   });
@@ -157,7 +157,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
       deadLetter(hostileSource, randomBytes(50_000).toString("hex")),
       deadLetter(fineSource, uid("payment.success")),
     ];
-    assert.equal((await flushSinkWork(pool, log, work)).refused, 2);
+    assert.equal((await flushSinkWork(pool, { log, metrics }, work)).refused, 2);
 
     const { rows } = await pool.query("SELECT account_id FROM finance.account WHERE merchant_id = $1", [
       merchantId,
@@ -185,7 +185,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     );
     try {
       const fine = sampleVoucher(uid("beside-poison"));
-      assert.equal((await flushSinkWork(pool, log, [poisonWork, voucherWork(fine)])).refused, 1);
+      assert.equal((await flushSinkWork(pool, { log, metrics }, [poisonWork, voucherWork(fine)])).refused, 1);
       assert.equal((await bookedKeys([fine])).length, 1);
       assert.deepEqual(await deadLettersAt([poisonWork.source]), []);
     } finally {
@@ -201,18 +201,18 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
 
     const closed = new pg.Pool({ connectionString: db.url, max: 1 });
     await closed.end();
-    await assert.rejects(flushSinkWork(closed, log, work), /pool after calling end/);
+    await assert.rejects(flushSinkWork(closed, { log, metrics }, work), /pool after calling end/);
     const unreachable = new pg.Pool({ connectionString: "postgres://postgres@127.0.0.1:1/postgres", max: 1 });
-    await assert.rejects(flushSinkWork(unreachable, log, work), TransientInfraError);
+    await assert.rejects(flushSinkWork(unreachable, { log, metrics }, work), TransientInfraError);
     await unreachable.end();
 
     const broken = await createThrowawayDb();
     try {
       const brokenPool = broken.pool(2);
-      await migrate(brokenPool);
+      await migrate(brokenPool, log);
       await brokenPool.query("ALTER TABLE finance.ledger_line RENAME TO ledger_line_moved");
       await assert.rejects(
-        flushSinkWork(brokenPool, log, work),
+        flushSinkWork(brokenPool, { log, metrics }, work),
         (e: { code?: string }) => e.code === "42P01",
       );
       const { rows } = await brokenPool.query("SELECT count(*)::int AS n FROM finance.dead_letter");
@@ -222,11 +222,11 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     }
 
     const gone = await createThrowawayDb();
-    await migrate(gone.pool(1));
+    await migrate(gone.pool(1), log);
     await gone.drop();
     const gonePool = new pg.Pool({ connectionString: gone.url, max: 1 });
     try {
-      const error = await flushSinkWork(gonePool, log, work).catch((e: unknown) => e);
+      const error = await flushSinkWork(gonePool, { log, metrics }, work).catch((e: unknown) => e);
       assert.ok(error instanceof Error, "a flush against a dropped database must fail");
       assert.ok(
         error instanceof TransientInfraError || (error as { code?: string }).code === "3D000",

@@ -8,6 +8,7 @@ import type { Voucher } from "../../src/domain/voucher.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { pendingRanges, rangeEnds } from "../../src/kafka/offsets.js";
 import { log } from "../../src/log.js";
+import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
@@ -44,7 +45,7 @@ describe("sink on Kafka: one refused voucher is dead-lettered, the rest booked, 
     db = await createThrowawayDb();
     const cfg = { ...config, DATABASE_URL: db.url };
     k = await connectKafka(cfg);
-    await migrate(db.pool(1));
+    await migrate(db.pool(1), log);
     const sinkGroup = groups(cfg).sink;
     await startGroupAtEnd(k.kafka, k.admin, sinkGroup, SINK_TOPICS);
 
@@ -74,7 +75,14 @@ describe("sink on Kafka: one refused voucher is dead-lettered, the rest booked, 
     });
 
     const ends = rangeEnds(await pendingRanges(k.admin, sinkGroup, [VOUCHER_TOPIC, DLQ_TOPIC]));
-    const sink = new SinkService({ config: cfg, kafka: k.kafka, codec: k.codec, pool: db.pool(2), log });
+    const sink = new SinkService({
+      config: cfg,
+      kafka: k.kafka,
+      codec: k.codec,
+      pool: db.pool(2),
+      log,
+      metrics,
+    });
     await sink.start();
     try {
       await Promise.race([

@@ -6,6 +6,7 @@ import type { Voucher } from "../../src/domain/voucher.js";
 import { seededAccountId, voucherIdOf } from "../../src/ids.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
+import { metrics } from "../../src/metrics.js";
 import { money } from "../../src/money.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
@@ -44,7 +45,7 @@ describe("posting topology against the real broker and registry", () => {
     const voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     const dlqStart = await endOffsetsOf(k.admin, DLQ_TOPIC);
     await publishCdc(k, ids);
-    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, pool });
+    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, metrics, pool });
     await service.start();
     ({ bad } = await publishEvents(k, ids));
 

@@ -12,6 +12,7 @@ import {
 import { groups } from "../../src/config.js";
 import { commitGroupOffsets, startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
+import { metrics } from "../../src/metrics.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { connectKafka, endOffsetsOf, type TestKafka, testConfig } from "../support/pipeline.js";
@@ -54,7 +55,7 @@ describe("examples/voucher-consumer.ts against the real pipeline's finance.vouch
     await startGroupAtEnd(k.kafka, k.admin, groupId, [VOUCHER_TOPIC]);
     voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     await publishCdc(k, ids);
-    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, pool });
+    service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, metrics, pool });
     await service.start();
     await publishEvents(k, ids);
 

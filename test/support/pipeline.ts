@@ -4,6 +4,7 @@ import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, groups, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics } from "../../src/kafka/client.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
+import { log } from "../../src/log.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
@@ -37,7 +38,7 @@ export interface TestKafka {
 /** Connects, creates the contract topics and registers their schemas. */
 export async function connectKafka(config: Config): Promise<TestKafka> {
   await ensureStack();
-  const kafka = createKafka(config);
+  const kafka = createKafka(config, log);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [...ALL_SOURCE_TOPICS, ...ALL_CDC_TOPICS, VOUCHER_TOPIC, DLQ_TOPIC], 3);
