@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { simulateCommand } from "../simulate/command.js";
 import { expectedFor, VOUCHER_KINDS } from "../simulate/expected.js";
+import { freePort } from "./free-port.js";
 import { AckTimes, type Percentiles, percentiles } from "./latency.js";
 import { withBenchSetup } from "./setup.js";
 import { verifyBooks } from "./verify.js";
@@ -135,16 +135,4 @@ function formatLive(
       ? "  verified: every expected voucher booked exactly once (rows and amounts per kind, ledger lines)"
       : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
   ].join("\n");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
