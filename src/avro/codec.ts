@@ -1,5 +1,5 @@
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
-import type avro from "avsc";
+import avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { retry } from "../retry.js";
@@ -120,6 +120,18 @@ export class AvroCodec {
     header.writeUInt8(MAGIC_BYTE, 0);
     header.writeInt32BE(schemaId, 1);
     return Buffer.concat([header, type.toBuffer(record)]);
+  }
+
+  /**
+   * Takes a writer schema under an id without asking the registry, as if fetched: for callers
+   * that know their schemas and have no registry (the topology test driver).
+   */
+  adopt(id: number, schema: object): void {
+    this.types.set(
+      id,
+      avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { decimal: DecimalType } }),
+    );
+    this.unknownIds.delete(id);
   }
 
   /** Registers a schema under a subject with an explicit compatibility, and prepares it for encoding. */

@@ -4,7 +4,7 @@ import { createConsumer, createProducer } from "../kafka/client.js";
 import { headerText } from "../kafka/headers.js";
 import { pendingRanges, rangeEnds } from "../kafka/offsets.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
-import { DLQ_TOPIC } from "../topics.js";
+import { DLQ_TOPIC, REASON_HEADER } from "../topics.js";
 import { OVERSIZE_HEADER } from "../topology/messages.js";
 import { runtime } from "./runtime.js";
 
@@ -64,7 +64,7 @@ export async function redriveCommand(
       const out = new Map<string, Message[]>();
       for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
         const headers = m.headers ?? {};
-        const reason = headerText(headers, "finance.dlq.reason") ?? "UNKNOWN";
+        const reason = headerText(headers, REASON_HEADER) ?? "UNKNOWN";
         const original = originalRecord(headers, m.key, m.value);
         const tally =
           original && (reasons as readonly string[]).includes(reason) ? summary.redriven : summary.kept;

@@ -1,5 +1,6 @@
 import type { IHeaders } from "kafkajs";
 import { headerStrings, headerText } from "../kafka/headers.js";
+import { REASON_HEADER } from "../topics.js";
 import type { DeadLetterRecord } from "./dead-letter-writer.js";
 
 /** A Kafka record the sink consumed: where it sits and its bytes, kept to dead-letter it as it arrived. */
@@ -41,7 +42,7 @@ export function dlqRecord(source: SourceRecord): DeadLetterRecord {
   return {
     ...deadLetterAt(
       source,
-      headerText(headers, "finance.dlq.reason") ?? "UNKNOWN",
+      headerText(headers, REASON_HEADER) ?? "UNKNOWN",
       headerText(headers, "__connect.errors.exception.message") ?? "",
     ),
     ...originOf(headers),

@@ -3,6 +3,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import type { Origin } from "../domain/events.js";
 import type { Voucher } from "../domain/voucher.js";
 import type { PostingError } from "../errors.js";
+import { REASON_HEADER } from "../topics.js";
 import type { Item } from "./items.js";
 
 /** A dead letter kept whole in Postgres only, because with its headers it exceeds the topic's limit. */
@@ -16,7 +17,7 @@ export function deadLetterHeaders(origin: Origin, error: PostingError): IHeaders
     "__connect.errors.offset": String(origin.offset),
     "__connect.errors.exception.class.name": error.name,
     "__connect.errors.exception.message": error.message,
-    "finance.dlq.reason": error.reason,
+    [REASON_HEADER]: error.reason,
   };
 }
 
