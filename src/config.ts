@@ -80,6 +80,9 @@ const ConfigSchema = z
     SINK_BATCH_SIZE: intAtLeast(1, 5_000).describe(
       "sink flush size: an idle sink flushes as soon as it holds this many vouchers",
     ),
+    SINK_FLUSHES_IN_FLIGHT: intAtLeast(1, 2).describe(
+      "sink flushes running at once, each in its own Postgres transaction: more lets Postgres use more cores under a backlog",
+    ),
     SINK_LINGER_MS: intAtLeast(0, 20).describe(
       "how long an idle sink waits for more vouchers before it flushes",
     ),

@@ -54,6 +54,7 @@ export class SinkService {
       options.config.SINK_BATCH_SIZE,
       options.config.SINK_LINGER_MS,
       (work) => this.flush(work),
+      options.config.SINK_FLUSHES_IN_FLIGHT,
     );
   }
 

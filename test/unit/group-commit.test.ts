@@ -52,6 +52,32 @@ describe("group commit", () => {
     assert.deepEqual(flushes, [[1], [2, 3, 4]]);
   });
 
+  it("runs up to maxInFlight flushes at once, and resolves each caller with its own flush", async () => {
+    const started: number[][] = [];
+    const release = new Map<number, () => void>();
+    const gc = new GroupCommit<number>(
+      1,
+      0,
+      async (items) => {
+        started.push(items);
+        await new Promise<void>((r) => release.set(items[0] as number, r));
+      },
+      2,
+    );
+    const resolved: number[] = [];
+    const adds = [1, 2, 3].map((n) => gc.add([n]).then(() => resolved.push(n)));
+    await sleep(5);
+    assert.deepEqual(started, [[1], [2]], "two flushes in flight, the third waits");
+    release.get(2)?.();
+    await sleep(5);
+    assert.deepEqual(resolved, [2], "the second flush's caller resolves without waiting for the first");
+    assert.deepEqual(started, [[1], [2], [3]], "a freed slot takes what waited");
+    release.get(1)?.();
+    release.get(3)?.();
+    await Promise.all(adds);
+    assert.deepEqual(resolved, [2, 1, 3]);
+  });
+
   it("drains everything gathered", async () => {
     const flushed: number[] = [];
     const gc = new GroupCommit<number>(1000, 60_000, async (items) => {
