@@ -73,13 +73,13 @@ const INSERT_SQL = `
   )
   SELECT idempotency_key FROM ins`;
 
-/** Every staged copy whose content differs from the row that now stands for its key. */
+/** Every listed staged copy ($1, by ord) whose content differs from the row that now stands for its key. */
 const CONFLICTS_SQL = `
   SELECT s.ord, v.content_hash AS stored_hash, ${STORED_VOUCHER_JSON} AS stored
   FROM pg_temp.stage_voucher s
   -- OFFSET 0 keeps this a per-row index probe: unfenced, the planner may hash the whole table
   CROSS JOIN LATERAL (SELECT * FROM finance.voucher v WHERE v.idempotency_key = s.idempotency_key OFFSET 0) v
-  WHERE v.content_hash <> s.content_hash
+  WHERE s.ord = ANY($1::int[]) AND v.content_hash <> s.content_hash
   ORDER BY s.ord`;
 
 /** One row per distinct wrong version; seeing it again only bumps its counter. */
@@ -185,9 +185,14 @@ export async function writeVoucherBatch(
     await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
     const { rows } = await client.query<{ idempotency_key: string }>(INSERT_SQL);
     const keys = new Set(rows.map((r) => r.idempotency_key));
-    if (keys.size < staged.length) {
+    // Only the copies this statement did not insert can differ from what stands for their key.
+    const notInserted = staged
+      .filter((s) => !(firstOf.get(s.v.idempotencyKey) === s.ord && keys.has(s.v.idempotencyKey)))
+      .map((s) => s.ord);
+    if (notInserted.length > 0) {
       const differing = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
         CONFLICTS_SQL,
+        [notInserted],
       );
       const legacy = differing.rows.filter((row) => isLegacyHash(row.stored_hash));
       const current = new Map(legacy.map((row) => [row.stored.voucherId, contentHash(row.stored)]));
