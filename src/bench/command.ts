@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { replayCommand } from "../commands/replay.js";
 import { groups } from "../config.js";
 import { pendingRanges } from "../kafka/offsets.js";
-import { simulateCommand } from "../simulate/command.js";
 import { expectedFor } from "../simulate/expected.js";
 import { ALL_SOURCE_TOPICS } from "../topics.js";
 import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
+import { runCli } from "./cli-process.js";
 import { cpuBetween, residentBytes, sampleCpu } from "./cpu.js";
 import { startProfile } from "./profile.js";
 import { withBenchSetup } from "./setup.js";
@@ -29,23 +29,30 @@ export interface BenchOptions {
  */
 export async function benchCommand(options: BenchOptions): Promise<void> {
   await withBenchSetup(options.keep, async ({ env, bench, admin }) => {
-    await simulateCommand({
-      seed: options.seed,
-      merchants: options.merchants,
-      events: options.events,
+    // In a process of its own: generating the data set must not leave its memory in the figures.
+    await runCli(
+      [
+        "simulate",
+        "--seed",
+        `${options.seed}`,
+        "--merchants",
+        `${options.merchants}`,
+        "--events",
+        `${options.events}`,
+      ],
       env,
-      out: (l) => process.stderr.write(`${l}\n`),
-    });
+    );
     const ranges = await pendingRanges(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
     // Peak resident memory per process (the pipeline and its sink process) and of them together.
-    const peakRss = { perProcess: 0, together: 0 };
+    const peakRss = { topology: 0, sink: 0, together: 0 };
     const sampler = setInterval(() => {
-      const rss = [...residentBytes().values()];
-      peakRss.perProcess = Math.max(peakRss.perProcess, ...rss);
-      peakRss.together = Math.max(
-        peakRss.together,
-        rss.reduce((a, b) => a + b, 0),
-      );
+      let together = 0;
+      for (const [pid, bytes] of residentBytes()) {
+        if (pid === process.pid) peakRss.topology = Math.max(peakRss.topology, bytes);
+        else peakRss.sink = Math.max(peakRss.sink, bytes);
+        together += bytes;
+      }
+      peakRss.together = Math.max(peakRss.together, together);
     }, 100);
     const profileDir = options.profile ? await mkdtemp(join(tmpdir(), "finance-bench-sink-")) : null;
     const profile = options.profile ? await startProfile() : null;
@@ -81,7 +88,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
         `  bare COPY of the same rows                            ${grouped(copyRate)} events/s  (${grouped(copy.rows / copy.seconds)} rows/s)`,
         `  pipeline / bare decode  ${(pipelineRate / decodeRate).toFixed(2)}`,
         `  pipeline / bare COPY    ${(pipelineRate / copyRate).toFixed(2)}`,
-        `  peak RSS ${grouped(peakRss.perProcess / 1048576)} MiB in one process, ${grouped(peakRss.together / 1048576)} MiB pipeline and sink process together`,
+        `  peak RSS: topology (bench) process ${grouped(peakRss.topology / 1048576)} MiB, sink process ${grouped(peakRss.sink / 1048576)} MiB, together ${grouped(peakRss.together / 1048576)} MiB`,
         ...(cpu
           ? [
               `  CPU seconds per 1,000 events  pipeline ${perThousand(cpu.pipeline, summary.events)}, broker ${perThousand(cpu.broker, summary.events)}, Postgres ${perThousand(cpu.postgres, summary.events)}`,

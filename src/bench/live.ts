@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { simulateCommand } from "../simulate/command.js";
 import { expectedFor, VOUCHER_KINDS } from "../simulate/expected.js";
+import { startCli } from "./cli-process.js";
 import { freePort } from "./free-port.js";
 import { AckTimes, type Percentiles, percentiles } from "./latency.js";
 import { withBenchSetup } from "./setup.js";
@@ -31,7 +32,7 @@ export async function benchLive(options: LiveBenchOptions): Promise<void> {
     const events = Math.round(options.rate * options.seconds);
     const expected = expectedFor({ seed: options.seed, merchants: options.merchants, events });
     const vouchers = VOUCHER_KINDS.reduce((n, k) => n + expected.vouchers[k], 0);
-    const run = startRun({ ...env, METRICS_PORT: String(port) });
+    const run = startCli(["run"], { ...env, METRICS_PORT: String(port) });
     const pool = bench.pool();
     try {
       await untilReady(run, port);
@@ -56,16 +57,6 @@ export async function benchLive(options: LiveBenchOptions): Promise<void> {
       await pool.end();
       await stopRun(run);
     }
-  });
-}
-
-function startRun(env: NodeJS.ProcessEnv): ChildProcess {
-  // This CLI's own entry (the built bin, or src/cli.ts under tsx), as operators start it.
-  const entry = process.argv[1] as string;
-  const execArgv = process.execArgv.filter((a) => !/^--(inspect|cpu-prof|prof)/.test(a));
-  return spawn(process.execPath, [...execArgv, entry, "run"], {
-    env,
-    stdio: ["ignore", "ignore", "inherit"],
   });
 }
 
