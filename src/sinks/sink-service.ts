@@ -60,27 +60,31 @@ export class SinkService {
 
   async start(): Promise<void> {
     const group = groups(this.options.config).sink;
-    this.consumer = createConsumer(this.options.kafka, group, consumerSettings(this.options.config));
-    this.options.liveness?.watch(this.consumer, "sink");
-    followPositions(this.consumer, group, this.options.metrics, this.positions);
-    await this.consumer.connect();
+    const consumer = createConsumer(this.options.kafka, group, consumerSettings(this.options.config));
+    this.consumer = consumer;
+    this.options.liveness?.watch(consumer, "sink");
+    followPositions(consumer, group, this.options.metrics, this.positions);
+    await consumer.connect();
     const admin = this.options.kafka.admin();
     await admin.connect();
     // The sink may start before the topology has created its topics (a new cluster).
     await ensureTopics(admin, OUTPUT_TOPICS);
     const existing = new Set(await admin.listTopics());
     await admin.disconnect();
-    await this.consumer.subscribe({
+    // Stopped while starting (a shutdown right after start): stay stopped.
+    if (this.consumer !== consumer) return;
+    await consumer.subscribe({
       topics: SINK_TOPICS.filter((t) => existing.has(t)),
       fromBeginning: true,
     });
     // Not awaited, as in the topology: readiness does not wait for the group join.
-    const running = this.consumer.run({
+    const running = consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.config.PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (payload) => this.onBatch(payload),
     });
     running.catch((e: unknown) => {
+      if (this.consumer !== consumer) return; // stopped meanwhile: not a failure
       this.options.log.error({ err: e }, "sink consumer could not start");
       this.options.liveness?.fail("sink", e);
     });
