@@ -31,13 +31,18 @@ function world(options: { resolveTimeoutMs?: number } = {}): TopologyTestDriver 
     .cdc(CDC_TOPICS.financeAccount, bank);
 }
 
-const cogs = (eventId: string, over: Record<string, unknown> = {}) => ({
+/** What every event of a sale order carries: the envelope and the order. */
+const saleOrderEvent = (eventId: string) => ({
   eventId,
   occurredAt: T0,
   merchantId: M,
   currency: "VND",
   saleOrderId: "so-1",
   saleOrderCode: "SO-000123",
+});
+
+const cogs = (eventId: string, over: Record<string, unknown> = {}) => ({
+  ...saleOrderEvent(eventId),
   attemptUid: "att-1",
   costBasis: money("120000"),
   ...over,
@@ -51,12 +56,7 @@ const attempt = (uid: string, amount: string, source: string | null) => ({
   finance: source === null ? null : { source: { id: source } },
 });
 const payment = (eventId: string, attempts: ReturnType<typeof attempt>[]) => ({
-  eventId,
-  occurredAt: T0,
-  merchantId: M,
-  currency: "VND",
-  saleOrderId: "so-1",
-  saleOrderCode: "SO-000123",
+  ...saleOrderEvent(eventId),
   orderTotal: money("100"),
   customer: { id: "cust-1", name: "Nguyễn Thị Lan" },
   attempts,
