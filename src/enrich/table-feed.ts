@@ -14,11 +14,13 @@ import type { MaterializedTables } from "./tables.js";
 /**
  * Feeds the materialized tables from the CDC topics. Every instance reads every partition
  * (a group of its own, never committed), loads up to the end offsets that existed at start
- * before `start()` resolves, then keeps following.
+ * before `start()` resolves, then keeps following. Once stopped it stays stopped.
  */
 export class TableFeed {
   private consumer: Consumer | null = null;
   private readonly groupId: string;
+  /** Aborted by stop(), so that a load still under way stops waiting. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly kafka: Kafka,
@@ -44,21 +46,37 @@ export class TableFeed {
 
     const started = Date.now();
     const positions = new Positions();
+    if (this.stopping.signal.aborted) return;
 
     this.consumer = createConsumer(this.kafka, this.groupId);
     followPositions(this.consumer, this.groupId, this.metrics, positions);
     this.liveness?.watch(this.consumer, "tables");
-    await this.consumer.connect();
-    if (topics.length > 0) await this.consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatch: (payload) => this.applyBatch(payload),
-    });
-    await positions.reached(ends);
+    const consumer = this.consumer;
+    await consumer.connect();
+    // Stopped meanwhile: stop() may have come before there was a consumer to stop.
+    if (this.stopping.signal.aborted) return this.stop();
+    if (topics.length > 0) await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    if (this.stopping.signal.aborted) return;
+    try {
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: (payload) => this.applyBatch(payload),
+      });
+    } catch (e) {
+      if (this.stopping.signal.aborted) return; // stopped while joining
+      throw e;
+    }
+    const stopped = new Promise<void>((resolve) =>
+      this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
+    await Promise.race([positions.reached(ends), stopped]);
+    if (this.stopping.signal.aborted) return;
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
   }
 
+  /** Stops following; a start still loading the tables returns at once. */
   async stop(): Promise<void> {
+    this.stopping.abort();
     const consumer = this.consumer;
     this.consumer = null;
     if (!consumer) return;

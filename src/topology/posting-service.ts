@@ -83,21 +83,24 @@ export class PostingService {
       valueSubject(VOUCHER_TOPIC),
       loadSchema(valueSubject(VOUCHER_TOPIC)),
     );
-
+    if (await this.stoppedWhileStarting()) return;
     await this.feed.start();
-
     await this.sender.connect();
+    if (await this.stoppedWhileStarting()) return;
     const group = groups(config).topology;
-    this.consumer = createConsumer(kafka, group, consumerSettings(config));
-    this.options.liveness?.watch(this.consumer, "topology");
-    followPositions(this.consumer, group, metrics, this.positions);
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
+    const consumer = createConsumer(kafka, group, consumerSettings(config));
+    this.consumer = consumer;
+    this.options.liveness?.watch(consumer, "topology");
+    followPositions(consumer, group, metrics, this.positions);
+    await consumer.connect();
+    if (await this.stoppedWhileStarting()) return;
+    await consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
+    if (await this.stoppedWhileStarting()) return;
     const sender = this.sender;
     const observe = observeBatch({ log, metrics });
     // Not awaited: run() returns only once the group is joined, which waits for a member killed
     // moments ago to expire; readiness must not (SPEC §4). A failed join surfaces as a crash.
-    const running = this.consumer.run({
+    const running = consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: async (payload) => {
@@ -145,9 +148,20 @@ export class PostingService {
       },
     });
     running.catch((e: unknown) => {
+      if (this.consumer !== consumer) return; // stopped meanwhile: not a failure
       log.error({ err: e }, "topology consumer could not start");
       this.options.liveness?.fail("topology", e);
     });
+  }
+
+  /**
+   * A stop that came while start() was under way (SIGTERM right after a restart): start undoes
+   * what it has started since, so that nothing keeps running after the stop.
+   */
+  private async stoppedWhileStarting(): Promise<boolean> {
+    if (!this.stopping.signal.aborted) return false;
+    await this.stop();
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -156,7 +170,10 @@ export class PostingService {
     this.stopping.abort();
     // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
     // only then may the producer go. The table feed commits nothing and stops alongside.
-    await Promise.all([consumer?.disconnect().then(() => this.sender.disconnect()), this.feed.stop()]);
+    await Promise.all([
+      (consumer?.disconnect() ?? Promise.resolve()).then(() => this.sender.disconnect()),
+      this.feed.stop(),
+    ]);
   }
 
   /** In replay, drops records at or past the partition's end offset. */
