@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
-import { createConsumer } from "../kafka/client.js";
+import { createConsumer, disconnectForGood } from "../kafka/client.js";
 import { endOffsets } from "../kafka/offsets.js";
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
@@ -53,8 +53,11 @@ export class TableFeed {
     this.liveness?.watch(this.consumer, "tables");
     const consumer = this.consumer;
     await consumer.connect();
-    // Stopped meanwhile: stop() may have come before there was a consumer to stop.
-    if (this.stopping.signal.aborted) return this.stop();
+    // Stopped meanwhile: stop() may have come before there was a consumer to stop, or while it connected.
+    if (this.stopping.signal.aborted) {
+      if (this.consumer === consumer) return this.stop();
+      return disconnectForGood(consumer);
+    }
     if (topics.length > 0) await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     if (this.stopping.signal.aborted) return;
     try {
@@ -80,7 +83,7 @@ export class TableFeed {
     const consumer = this.consumer;
     this.consumer = null;
     if (!consumer) return;
-    await consumer.disconnect();
+    await disconnectForGood(consumer);
     // The group existed only for this instance's full read; leave no litter on the cluster.
     const admin = this.kafka.admin();
     await admin.connect();

@@ -120,22 +120,39 @@ const DEFAULT_SETTINGS: ConsumerSettings = {
   maxBytesPerPartition: 512 * 1024,
 };
 
+/** Consumers disconnected for good: kafkajs must not restart them. */
+const retired = new WeakSet<Consumer>();
+
 /**
  * Every consumer of the project: a short long-poll so that an idle consumer stops promptly on
  * shutdown, the group timing that bounds failover, and fetches bounded so one is processed
- * well within the session timeout, and memory with it.
+ * well within the session timeout, and memory with it. kafkajs restarts a consumer whose run
+ * crashed with a retriable error, except one retired by `disconnectForGood`.
  */
 export function createConsumer(
   kafka: Kafka,
   groupId: string,
   settings: ConsumerSettings = DEFAULT_SETTINGS,
 ): Consumer {
-  return kafka.consumer({
+  const consumer: Consumer = kafka.consumer({
     groupId,
     ...settings,
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
+    // kafkajs' own default for consumers (5 retries), plus the restart rule above.
+    retry: { retries: 5, restartOnFailure: async () => !retired.has(consumer) },
   });
+  return consumer;
+}
+
+/**
+ * Stops and disconnects a consumer so that it stays stopped. A plain disconnect while the
+ * consumer is still joining its group makes the join fail, and kafkajs then schedules a
+ * restart after the disconnect: a consumer that would keep running after its service stopped.
+ */
+export async function disconnectForGood(consumer: Consumer): Promise<void> {
+  retired.add(consumer);
+  await consumer.disconnect();
 }
 
 /**

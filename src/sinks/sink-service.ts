@@ -4,7 +4,13 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import { consumerSettings, createConsumer, ensureTopics, heartbeatWhile } from "../kafka/client.js";
+import {
+  consumerSettings,
+  createConsumer,
+  disconnectForGood,
+  ensureTopics,
+  heartbeatWhile,
+} from "../kafka/client.js";
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
@@ -65,6 +71,8 @@ export class SinkService {
     this.options.liveness?.watch(consumer, "sink");
     followPositions(consumer, group, this.options.metrics, this.positions);
     await consumer.connect();
+    // A stop during connect() disconnected a consumer that was not connected yet.
+    if (this.consumer !== consumer) return disconnectForGood(consumer);
     const admin = this.options.kafka.admin();
     await admin.connect();
     // The sink may start before the topology has created its topics (a new cluster).
@@ -77,6 +85,7 @@ export class SinkService {
       topics: SINK_TOPICS.filter((t) => existing.has(t)),
       fromBeginning: true,
     });
+    if (this.consumer !== consumer) return;
     // Not awaited, as in the topology: readiness does not wait for the group join.
     const running = consumer.run({
       autoCommit: false,
@@ -98,7 +107,7 @@ export class SinkService {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
-    await consumer?.disconnect();
+    if (consumer) await disconnectForGood(consumer);
     await this.groupCommit.drain();
   }
 

@@ -9,6 +9,7 @@ import {
   consumerSettings,
   createConsumer,
   createProducer,
+  disconnectForGood,
   ensureTopics,
   heartbeatWhile,
   maxRecordBytes,
@@ -93,6 +94,8 @@ export class PostingService {
     this.options.liveness?.watch(consumer, "topology");
     followPositions(consumer, group, metrics, this.positions);
     await consumer.connect();
+    // A stop during connect() disconnected a consumer that was not connected yet.
+    if (this.consumer !== consumer) return disconnectForGood(consumer);
     if (await this.stoppedWhileStarting()) return;
     await consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
     if (await this.stoppedWhileStarting()) return;
@@ -171,7 +174,7 @@ export class PostingService {
     // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
     // only then may the producer go. The table feed commits nothing and stops alongside.
     await Promise.all([
-      (consumer?.disconnect() ?? Promise.resolve()).then(() => this.sender.disconnect()),
+      (consumer ? disconnectForGood(consumer) : Promise.resolve()).then(() => this.sender.disconnect()),
       this.feed.stop(),
     ]);
   }
