@@ -21,6 +21,10 @@ export class TableFeed {
   private readonly groupId: string;
   /** Aborted by stop(), so that a load still under way stops waiting. */
   private readonly stopping = new AbortController();
+  /** Resolves on stop(), whenever start() comes to wait for it. */
+  private readonly stopped = new Promise<void>((resolve) =>
+    this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
 
   constructor(
     private readonly kafka: Kafka,
@@ -69,10 +73,7 @@ export class TableFeed {
       if (this.stopping.signal.aborted) return; // stopped while joining
       throw e;
     }
-    const stopped = new Promise<void>((resolve) =>
-      this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
-    );
-    await Promise.race([positions.reached(ends), stopped]);
+    await Promise.race([positions.reached(ends), this.stopped]);
     if (this.stopping.signal.aborted) return;
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
   }
