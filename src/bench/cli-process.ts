@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-
-/** Node options a child must not inherit: a debugger port, profiler output. */
-const NOT_INHERITED = /^--(inspect|cpu-prof|heap-prof|prof)/;
+import { inheritedExecArgv } from "../commands/sink-child.js";
 
 /**
  * This CLI run as a process of its own (the built bin, or src/cli.ts under tsx), as operators
@@ -10,10 +8,9 @@ const NOT_INHERITED = /^--(inspect|cpu-prof|heap-prof|prof)/;
  */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const entry = process.argv[1] as string;
-  const execArgv = process.execArgv.filter((a) => !NOT_INHERITED.test(a));
-  return spawn(process.execPath, [...execArgv, entry, ...args], {
+  return spawn(process.execPath, [...inheritedExecArgv(), entry, ...args], {
     env,
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", 2, "inherit"],
   });
 }
 

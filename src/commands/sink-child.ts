@@ -28,6 +28,9 @@ const ENTRY = fileURLToPath(
 /** Node options a child must not inherit: the test runner's, a debugger port, profiler output. */
 const NOT_INHERITED = /^--(test|inspect|cpu-prof|heap-prof|prof)/;
 
+/** This process's Node options a child process of the project starts with (tsx's loader, say). */
+export const inheritedExecArgv = () => process.execArgv.filter((a) => !NOT_INHERITED.test(a));
+
 /** A sink process that reports nothing for this long is not counted as live (it reports every second). */
 const SILENT_MS = 10_000;
 
@@ -66,7 +69,7 @@ export class SinkChild {
   start(): Promise<void> {
     const child = fork(ENTRY, [], {
       env: this.options.env,
-      execArgv: [...process.execArgv.filter((a) => !NOT_INHERITED.test(a)), ...(this.options.execArgv ?? [])],
+      execArgv: [...inheritedExecArgv(), ...(this.options.execArgv ?? [])],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child = child;
