@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -42,12 +42,8 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
       RESOLVE_TIMEOUT_MS: "1000",
       LOG_LEVEL: "info",
     };
-    child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
+    child = startRun(env, (text) => {
+      stderr += text;
     });
     const ids = scenarioIds();
     await publishCdc(k, ids);
@@ -112,17 +108,14 @@ describe("finance-posting run: its sink process dying takes it down, to be resta
     const k = await connectKafka(config);
     await startGroupsAtEnd(k, config);
     await k.close();
-    child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        CONSUMER_GROUP: config.CONSUMER_GROUP,
-        METRICS_PORT: String(PORT + 1),
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      CONSUMER_GROUP: config.CONSUMER_GROUP,
+      METRICS_PORT: String(PORT + 1),
+    };
+    child = startRun(env, (text) => {
+      stderr += text;
     });
   });
 
@@ -144,6 +137,16 @@ describe("finance-posting run: its sink process dying takes it down, to be resta
     assert.match(stderr, /sink process exited/);
   });
 });
+
+/** `finance-posting run` from the sources, its stderr handed to `onStderr` as it comes. */
+function startRun(env: NodeJS.ProcessEnv, onStderr: (text: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr?.on("data", (d: Buffer) => onStderr(d.toString()));
+  return child;
+}
 
 /** The processes a process started (Linux /proc). */
 function childPids(parent: number): number[] {
