@@ -5,12 +5,12 @@ import kafkajs, {
   Kafka,
   type KafkaConfig,
   logLevel,
-  Partitioners,
   type Producer,
   type SASLOptions,
 } from "kafkajs";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import { RememberingPartitioner } from "./partitioner.js";
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -164,7 +164,7 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
     idempotent: true,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: RememberingPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
   });
 }
