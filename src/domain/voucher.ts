@@ -1,5 +1,5 @@
 import type { Money } from "../money.js";
-import { formatMoney, sum } from "../money.js";
+import { formatMoney, ZERO } from "../money.js";
 
 export type VoucherType = "RECEIPT" | "PAYMENT" | "ADJUSTMENT";
 export type VoucherKind =
@@ -77,18 +77,26 @@ export const WALK_IN_CUSTOMER: Party = {
 };
 export const NO_PARTY: Party = { type: "NONE", id: null, name: null };
 
-/** Why a voucher does not balance (SPEC §3), or nothing when it does. */
+/** Why a voucher does not balance (SPEC §3), or nothing when it does. One pass: it runs for every voucher. */
 export function balanceProblems(v: Voucher): string[] {
-  const debits = sum(v.lines.filter((l) => l.side === "DEBIT").map((l) => l.amount));
-  const credits = sum(v.lines.filter((l) => l.side === "CREDIT").map((l) => l.amount));
+  let debits = ZERO;
+  let credits = ZERO;
+  let nonPositive = false;
+  let misnumbered = false;
+  v.lines.forEach((l, i) => {
+    if (l.side === "DEBIT") debits = debits.plus(l.amount);
+    else if (l.side === "CREDIT") credits = credits.plus(l.amount);
+    if (!l.amount.greaterThan(ZERO)) nonPositive = true;
+    if (l.lineNo !== i + 1) misnumbered = true;
+  });
   const problems: string[] = [];
   if (v.lines.length < 2) problems.push("fewer than two lines");
-  if (v.lines.some((l) => !l.amount.greaterThan(0))) problems.push("a line amount is not positive");
+  if (nonPositive) problems.push("a line amount is not positive");
   if (!debits.equals(credits))
     problems.push(`debits ${formatMoney(debits)} != credits ${formatMoney(credits)}`);
   if (!debits.equals(v.amount))
     problems.push(`debits ${formatMoney(debits)} != amount ${formatMoney(v.amount)}`);
-  if (v.lines.some((l, i) => l.lineNo !== i + 1)) problems.push("line numbers are not 1..n");
+  if (misnumbered) problems.push("line numbers are not 1..n");
   return problems;
 }
 
