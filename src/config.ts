@@ -102,6 +102,9 @@ const ConfigSchema = z
     KAFKA_PARTITION_FETCH_MAX_BYTES: intAtLeast(1_024, 512 * 1024).describe(
       "most bytes one fetch brings per partition: larger batches replay faster and take longer to process within the session timeout",
     ),
+    HEAP_GROWTH_PERCENT: intAtLeast(0, 100).describe(
+      "how far each process lets its JavaScript heap grow past the live data before collecting (V8's `--heap-growing-percent`, set at start): lower holds memory down at some CPU; `0` leaves V8's own policy, which grows the heap up to 4× under load",
+    ),
     SHUTDOWN_TIMEOUT_MS: intAtLeast(1_000, 30_000).describe(
       "how long a stop (finish in-flight batches, flush, commit) may take before the process exits 1",
     ),

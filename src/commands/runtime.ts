@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
 import { type Config, loadConfig } from "../config.js";
+import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
 import { type Health, type MetricsJson, metrics, startMetricsServer } from "../metrics.js";
@@ -11,6 +12,7 @@ import { migrate } from "../sinks/migrate.js";
 export function runtime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(env);
   log.level = config.LOG_LEVEL;
+  limitHeapGrowth(config.HEAP_GROWTH_PERCENT);
   const auth =
     config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
       ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
