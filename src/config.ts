@@ -102,6 +102,12 @@ const ConfigSchema = z
     KAFKA_PARTITION_FETCH_MAX_BYTES: intAtLeast(1_024, 512 * 1024).describe(
       "most bytes one fetch brings per partition: larger batches replay faster and take longer to process within the session timeout",
     ),
+    SINK_FETCH_MAX_BYTES: intAtLeast(1_024, 16 * 1024 * 1024).describe(
+      "most bytes one fetch brings to the sink: kafkajs fetches again only once every batch of the last fetch is done, and a sink batch is done when its flush commits, so larger fetches let decoding overlap Postgres's flushes for longer",
+    ),
+    SINK_PARTITION_FETCH_MAX_BYTES: intAtLeast(1_024, 2 * 1024 * 1024).describe(
+      "most bytes one fetch brings to the sink per partition",
+    ),
     HEAP_GROWTH_PERCENT: intAtLeast(0, 100).describe(
       "how far each process lets its JavaScript heap grow past the live data before collecting (V8's `--heap-growing-percent`, set at start): lower holds memory down at some CPU; `0` leaves V8's own policy, which grows the heap up to 4× under load",
     ),

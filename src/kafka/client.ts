@@ -113,6 +113,13 @@ export const consumerSettings = (c: Config): ConsumerSettings => ({
   maxBytesPerPartition: c.KAFKA_PARTITION_FETCH_MAX_BYTES,
 });
 
+/** The sink's consumer: larger fetches than the topology's (see `SINK_FETCH_MAX_BYTES`). */
+export const sinkConsumerSettings = (c: Config): ConsumerSettings => ({
+  ...consumerSettings(c),
+  maxBytes: c.SINK_FETCH_MAX_BYTES,
+  maxBytesPerPartition: c.SINK_PARTITION_FETCH_MAX_BYTES,
+});
+
 const DEFAULT_SETTINGS: ConsumerSettings = {
   sessionTimeout: 10_000,
   heartbeatInterval: 1_000,

@@ -5,11 +5,11 @@ import { type Config, groups } from "../config.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
 import {
-  consumerSettings,
   createConsumer,
   disconnectForGood,
   ensureTopics,
   heartbeatWhile,
+  sinkConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
@@ -66,7 +66,7 @@ export class SinkService {
 
   async start(): Promise<void> {
     const group = groups(this.options.config).sink;
-    const consumer = createConsumer(this.options.kafka, group, consumerSettings(this.options.config));
+    const consumer = createConsumer(this.options.kafka, group, sinkConsumerSettings(this.options.config));
     this.consumer = consumer;
     this.options.liveness?.watch(consumer, "sink");
     followPositions(consumer, group, this.options.metrics, this.positions);
