@@ -97,10 +97,10 @@ const ConfigSchema = z
       "how often a consumer tells the group it is alive; at most a third of `KAFKA_SESSION_TIMEOUT_MS`",
     ),
     KAFKA_FETCH_MAX_BYTES: intAtLeast(1_024, 8 * 1024 * 1024).describe(
-      "most bytes one fetch brings per consumer: with `KAFKA_PARTITION_FETCH_MAX_BYTES` it bounds the records in flight, and with them memory",
+      "most bytes one fetch brings to the topology: with `KAFKA_PARTITION_FETCH_MAX_BYTES` it bounds the records in flight, and with them memory (the sink has `SINK_FETCH_MAX_BYTES`)",
     ),
     KAFKA_PARTITION_FETCH_MAX_BYTES: intAtLeast(1_024, 512 * 1024).describe(
-      "most bytes one fetch brings per partition: larger batches replay faster and take longer to process within the session timeout",
+      "most bytes one fetch brings to the topology per partition: larger batches replay faster and take longer to process within the session timeout",
     ),
     SINK_FETCH_MAX_BYTES: intAtLeast(1_024, 16 * 1024 * 1024).describe(
       "most bytes one fetch brings to the sink: kafkajs fetches again only once every batch of the last fetch is done, and a sink batch is done when its flush commits, so larger fetches let decoding overlap Postgres's flushes for longer",

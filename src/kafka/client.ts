@@ -96,8 +96,9 @@ export async function maxRecordBytes(admin: Admin, topics: readonly string[]): P
 
 /**
  * How a consumer of the pipeline behaves in its group and fetches: how quickly the group
- * notices a member is gone (KAFKA_SESSION_TIMEOUT_MS) and how much one fetch brings
- * (KAFKA_FETCH_MAX_BYTES), which bounds the records in flight and the memory they take.
+ * notices a member is gone (KAFKA_SESSION_TIMEOUT_MS, the same for every group) and how much one
+ * fetch brings (KAFKA_FETCH_MAX_BYTES for the topology, SINK_FETCH_MAX_BYTES for the sink), which
+ * bounds the records in flight and the memory they take.
  */
 export interface ConsumerSettings {
   sessionTimeout: number;
@@ -106,16 +107,20 @@ export interface ConsumerSettings {
   maxBytesPerPartition: number;
 }
 
-export const consumerSettings = (c: Config): ConsumerSettings => ({
+const groupTiming = (c: Config) => ({
   sessionTimeout: c.KAFKA_SESSION_TIMEOUT_MS,
   heartbeatInterval: c.KAFKA_HEARTBEAT_INTERVAL_MS,
+});
+
+export const topologyConsumerSettings = (c: Config): ConsumerSettings => ({
+  ...groupTiming(c),
   maxBytes: c.KAFKA_FETCH_MAX_BYTES,
   maxBytesPerPartition: c.KAFKA_PARTITION_FETCH_MAX_BYTES,
 });
 
 /** The sink's consumer: larger fetches than the topology's (see `SINK_FETCH_MAX_BYTES`). */
 export const sinkConsumerSettings = (c: Config): ConsumerSettings => ({
-  ...consumerSettings(c),
+  ...groupTiming(c),
   maxBytes: c.SINK_FETCH_MAX_BYTES,
   maxBytesPerPartition: c.SINK_PARTITION_FETCH_MAX_BYTES,
 });

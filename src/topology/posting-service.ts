@@ -6,13 +6,13 @@ import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
 import {
-  consumerSettings,
   createConsumer,
   createProducer,
   disconnectForGood,
   ensureTopics,
   heartbeatWhile,
   maxRecordBytes,
+  topologyConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import type { Liveness } from "../liveness.js";
@@ -89,7 +89,7 @@ export class PostingService {
     await this.sender.connect();
     if (await this.stoppedWhileStarting()) return;
     const group = groups(config).topology;
-    const consumer = createConsumer(kafka, group, consumerSettings(config));
+    const consumer = createConsumer(kafka, group, topologyConsumerSettings(config));
     this.consumer = consumer;
     this.options.liveness?.watch(consumer, "topology");
     followPositions(consumer, group, metrics, this.positions);

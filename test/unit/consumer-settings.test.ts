@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
-import { consumerSettings, sinkConsumerSettings } from "../../src/kafka/client.js";
+import { sinkConsumerSettings, topologyConsumerSettings } from "../../src/kafka/client.js";
 
 describe("consumer fetch sizes", () => {
   it("gives the sink its own, larger fetches by default, and the topology the general ones", () => {
     const config = loadConfig({});
     assert.deepEqual(
-      [consumerSettings(config).maxBytes, consumerSettings(config).maxBytesPerPartition],
+      [topologyConsumerSettings(config).maxBytes, topologyConsumerSettings(config).maxBytesPerPartition],
       [8 * 1024 * 1024, 512 * 1024],
     );
     assert.deepEqual(
@@ -26,6 +26,6 @@ describe("consumer fetch sizes", () => {
     assert.equal(sink.maxBytes, 4096);
     assert.equal(sink.maxBytesPerPartition, 2048);
     assert.equal(sink.sessionTimeout, 12_000);
-    assert.equal(consumerSettings(config).maxBytes, 8 * 1024 * 1024);
+    assert.equal(topologyConsumerSettings(config).maxBytes, 8 * 1024 * 1024);
   });
 });
