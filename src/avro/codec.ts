@@ -9,6 +9,13 @@ type Resolver = ReturnType<avro.Type["createResolver"]>;
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
+/** Encoding space for one record; a larger one gets a buffer of its own. */
+const SCRATCH_BYTES = 256 * 1024;
+
+function writeHeader(wire: Buffer, schemaId: number): void {
+  wire.writeUInt8(MAGIC_BYTE, 0);
+  wire.writeInt32BE(schemaId, 1);
+}
 /** A registry request without an answer by then is a transient failure, retried. */
 const REQUEST_DEADLINE_MS = 10_000;
 const ATTEMPTS = 5;
@@ -37,6 +44,7 @@ export class AvroCodec {
   private readonly registry: SchemaRegistry;
   private readonly types = new Map<number, avro.Type>();
   private readonly unknownIds = new Set<number>();
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   /** Per reader type: the resolver from each writer schema id, or why there is none. */
   private readonly resolvers = new Map<avro.Type, Map<number, Resolver | InvalidPayloadError>>();
   private readonly requestPolicy: RequestPolicy;
@@ -113,13 +121,25 @@ export class AvroCodec {
     return resolver;
   }
 
+  /**
+   * The record in the wire format. Written once, header and body together, into a scratch
+   * buffer and copied out at its size: one allocation per record instead of three (header,
+   * body, and their concatenation), on the path every voucher takes.
+   */
   encode(schemaId: number, record: unknown): Buffer {
     const type = this.types.get(schemaId);
     if (!type) throw new Error(`schema id ${schemaId} is not prepared`);
-    const header = Buffer.alloc(HEADER_LENGTH);
-    header.writeUInt8(MAGIC_BYTE, 0);
-    header.writeInt32BE(schemaId, 1);
-    return Buffer.concat([header, type.toBuffer(record)]);
+    const scratch = this.scratch;
+    const end = type.encode(record, scratch, HEADER_LENGTH);
+    if (end < 0) {
+      // Larger than the scratch buffer (avsc returns minus the bytes missing): rare, so not kept.
+      const wire = Buffer.allocUnsafe(scratch.length - end);
+      writeHeader(wire, schemaId);
+      type.encode(record, wire, HEADER_LENGTH);
+      return wire;
+    }
+    writeHeader(scratch, schemaId);
+    return Buffer.from(scratch.subarray(0, end));
   }
 
   /**

@@ -8,7 +8,7 @@ import { expectedFor } from "../simulate/expected.js";
 import { ALL_SOURCE_TOPICS } from "../topics.js";
 import { bareCopySeconds, bareDecodeRate } from "./baselines.js";
 import { runCli } from "./cli-process.js";
-import { cpuBetween, residentBytes, sampleCpu } from "./cpu.js";
+import { cpuBetween, ResidentMemory, sampleCpu } from "./cpu.js";
 import { startProfile } from "./profile.js";
 import { withBenchSetup } from "./setup.js";
 import { verifyBooks } from "./verify.js";
@@ -45,9 +45,10 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
     const ranges = await pendingRanges(admin, groups(bench.config).topology, ALL_SOURCE_TOPICS);
     // Peak resident memory per process (the pipeline and its sink process) and of them together.
     const peakRss = { topology: 0, sink: 0, together: 0 };
+    const resident = new ResidentMemory();
     const sampler = setInterval(() => {
       let together = 0;
-      for (const [pid, bytes] of residentBytes()) {
+      for (const [pid, bytes] of resident.sample()) {
         if (pid === process.pid) peakRss.topology = Math.max(peakRss.topology, bytes);
         else peakRss.sink = Math.max(peakRss.sink, bytes);
         together += bytes;

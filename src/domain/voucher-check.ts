@@ -11,37 +11,40 @@ function textProblem(text: unknown): string | null {
   return text.includes("\u0000") ? "contains a NUL character" : null;
 }
 
+/** A voucher's text fields, each with the name a defect gives it. */
+const TEXT_FIELDS: readonly (readonly [string, (v: Voucher) => unknown])[] = [
+  ["voucherId", (v) => v.voucherId],
+  ["idempotencyKey", (v) => v.idempotencyKey],
+  ["merchantId", (v) => v.merchantId],
+  ["category", (v) => v.category],
+  ["currency", (v) => v.currency],
+  ["party.id", (v) => v.party.id],
+  ["party.name.en", (v) => v.party.name?.en],
+  ["party.name.vi", (v) => v.party.name?.vi],
+  ["reason.en", (v) => v.reason.en],
+  ["reason.vi", (v) => v.reason.vi],
+  ["source.id", (v) => v.source.id],
+  ["source.code", (v) => v.source.code],
+  ["origin.eventId", (v) => v.origin.eventId],
+  ["origin.topic", (v) => v.origin.topic],
+];
+
 /**
- * Text Postgres cannot hold (NUL) or that is not text at all. Runs on every voucher in the
- * topology and again in the sink, so it allocates nothing unless it finds something.
+ * Adds to `defects` the text Postgres cannot hold (NUL) or that is not text at all. Runs on
+ * every voucher in the topology and again in the sink, so it allocates nothing unless it
+ * finds something.
  */
-function textDefects(v: Voucher): string[] {
-  const defects: string[] = [];
-  const check = (what: string, text: unknown) => {
-    const problem = textProblem(text);
+function addTextDefects(v: Voucher, defects: string[]): void {
+  for (const [what, field] of TEXT_FIELDS) {
+    const problem = textProblem(field(v));
     if (problem) defects.push(`${what} ${problem}`);
-  };
-  check("voucherId", v.voucherId);
-  check("idempotencyKey", v.idempotencyKey);
-  check("merchantId", v.merchantId);
-  check("category", v.category);
-  check("currency", v.currency);
-  check("party.id", v.party.id);
-  check("party.name.en", v.party.name?.en);
-  check("party.name.vi", v.party.name?.vi);
-  check("reason.en", v.reason.en);
-  check("reason.vi", v.reason.vi);
-  check("source.id", v.source.id);
-  check("source.code", v.source.code);
-  check("origin.eventId", v.origin.eventId);
-  check("origin.topic", v.origin.topic);
+  }
   for (const l of v.lines) {
     const account = textProblem(l.accountId);
     if (account) defects.push(`line ${l.lineNo} accountId ${account}`);
     const code = textProblem(l.accountCode);
     if (code) defects.push(`line ${l.lineNo} accountCode ${code}`);
   }
-  return defects;
 }
 
 /**
@@ -59,7 +62,7 @@ export function voucherDefects(v: Voucher): string[] {
     if (defect) defects.push(`line ${l.lineNo} ${defect}`);
   }
   if (defects.length === 0) defects.push(...balanceProblems(v));
-  defects.push(...textDefects(v));
+  addTextDefects(v, defects);
   if (!Number.isInteger(v.occurredAt) || v.occurredAt < 0 || v.occurredAt > LAST_INSTANT) {
     defects.push(`occurredAt ${String(v.occurredAt)} is outside 1970-01-01 .. 9999-12-31`);
   }
