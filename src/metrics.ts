@@ -75,6 +75,12 @@ export const metrics = {
     buckets: [1, 10, 100, 500, 1000, 2000, 5000, 10000],
     registers: [registry],
   }),
+  voucherWrites: new Counter({
+    name: "finance_sink_voucher_writes_total",
+    help: "Voucher batches written, by how they went in: copy (straight into the tables) or staging (the batch held a key already stored or a key twice)",
+    labelNames: ["via"] as const,
+    registers: [registry],
+  }),
   sinkFlushSeconds: new Histogram({
     name: "finance_sink_flush_seconds",
     help: "Duration of one sink flush (one Postgres transaction)",

@@ -52,6 +52,7 @@ async function bookVouchers(
   for (const [kind, n] of Object.entries(result.inserted)) metrics.vouchersPosted.inc({ kind }, n);
   for (const [kind, n] of Object.entries(result.replayed)) metrics.voucherReplays.inc({ kind }, n);
   metrics.contentConflicts.inc(result.conflicts.length);
+  metrics.voucherWrites.inc({ via: result.via });
   addCounts(outcome.posted, result.inserted);
   addCounts(outcome.replays, result.replayed);
   outcome.contentConflicts += result.conflicts.length;

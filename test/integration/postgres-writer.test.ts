@@ -67,7 +67,12 @@ describe("writeVoucherBatch", () => {
       source: { type: "SALE_ORDER", id, code: null },
     };
     const result = await writeVoucherBatch(pool, log, [receipt, cogs]);
-    assert.deepEqual(result, { inserted: { SALE_RECEIPT: 1, SALE_COGS: 1 }, replayed: {}, conflicts: [] });
+    assert.deepEqual(result, {
+      inserted: { SALE_RECEIPT: 1, SALE_COGS: 1 },
+      replayed: {},
+      conflicts: [],
+      via: "copy",
+    });
 
     const { rows } = await pool.query(
       `SELECT voucher_id, idempotency_key, merchant_id, type, kind, category, currency, amount::text,
@@ -143,7 +148,12 @@ describe("writeVoucherBatch", () => {
     await writeVoucherBatch(pool, log, batch);
     const keys = keysOf(batch);
     const result = await writeVoucherBatch(pool, log, batch);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1, SALE_COGS: 1 }, conflicts: [] });
+    assert.deepEqual(result, {
+      inserted: {},
+      replayed: { SALE_RECEIPT: 1, SALE_COGS: 1 },
+      conflicts: [],
+      via: "staging",
+    });
     assert.equal(await voucherRows(keys), 2);
     assert.equal(await lineRows(keys), 6);
   });
@@ -152,7 +162,12 @@ describe("writeVoucherBatch", () => {
     const v = sampleVoucher(uid("dup"));
     const redelivered = { ...sampleVoucher(v.source.id), origin: { ...v.origin, offset: 43 } };
     const result = await writeVoucherBatch(pool, log, [v, redelivered, v]);
-    assert.deepEqual(result, { inserted: { SALE_RECEIPT: 1 }, replayed: { SALE_RECEIPT: 2 }, conflicts: [] });
+    assert.deepEqual(result, {
+      inserted: { SALE_RECEIPT: 1 },
+      replayed: { SALE_RECEIPT: 2 },
+      conflicts: [],
+      via: "staging",
+    });
     assert.equal(await voucherRows([v.idempotencyKey]), 1);
     assert.equal(await lineRows([v.idempotencyKey]), 3);
   });
@@ -165,7 +180,7 @@ describe("writeVoucherBatch", () => {
       origin: { eventId: "evt-republished", topic: "payment.success", partition: 0, offset: 9 },
     };
     const result = await writeVoucherBatch(pool, log, [republished]);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "staging" });
     const { rows } = await pool.query("SELECT event_id FROM finance.voucher WHERE voucher_id = $1", [
       v.voucherId,
     ]);
@@ -181,7 +196,7 @@ describe("writeVoucherBatch", () => {
       origin: { eventId: "evt-new", topic: "payment.success", partition: 1, offset: 99 },
     };
     const result = await writeVoucherBatch(pool, log, [republished]);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "staging" });
     assert.equal(await conflictRows(v.idempotencyKey), 0);
   });
 
@@ -199,7 +214,7 @@ describe("writeVoucherBatch", () => {
       origin: { eventId: "evt-again", topic: "payment.success", partition: 2, offset: 5 },
     };
     const result = await writeVoucherBatch(pool, log, [republished]);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [] });
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "staging" });
     assert.equal(await conflictRows(v.idempotencyKey), 0);
     const { rows } = await pool.query("SELECT content_hash FROM finance.voucher WHERE voucher_id = $1", [
       v.voucherId,
@@ -290,6 +305,41 @@ describe("writeVoucherBatch", () => {
     assert.equal(await lineRows([first.idempotencyKey]), 3);
   });
 
+  it("COPYs a batch of new, distinct vouchers straight in; one stored key sends the batch through staging", async () => {
+    const fresh = [sampleVoucher(uid("direct")), sampleVoucher(uid("direct"))];
+    const first = await writeVoucherBatch(pool, log, fresh);
+    assert.deepEqual(first, { inserted: { SALE_RECEIPT: 2 }, replayed: {}, conflicts: [], via: "copy" });
+    // a redelivery overlapping new vouchers: the COPY meets the stored key and rolls back to its savepoint
+    const mixed = [sampleVoucher(uid("direct")), fresh[1] as Voucher, sampleVoucher(uid("direct"))];
+    const second = await writeVoucherBatch(pool, log, mixed);
+    assert.deepEqual(second, {
+      inserted: { SALE_RECEIPT: 2 },
+      replayed: { SALE_RECEIPT: 1 },
+      conflicts: [],
+      via: "staging",
+    });
+    const keys = keysOf([...fresh, ...mixed]);
+    assert.equal(await voucherRows(keys), 4);
+    assert.equal(await lineRows(keys), 12, "3 lines each, none from the rolled-back COPY left over");
+  });
+
+  it("books each key once when writers with overlapping batches race (a rebalance)", async () => {
+    const shared = Array.from({ length: 40 }, () => sampleVoucher(uid("race")));
+    const batches = Array.from({ length: 4 }, (_, i) => [
+      ...shared.slice(i * 5, i * 5 + 25),
+      sampleVoucher(uid("race")),
+    ]);
+    const results = await Promise.all(batches.map((b) => writeVoucherBatch(pool, log, b)));
+    const inserted = results.reduce((n, r) => n + (r.inserted.SALE_RECEIPT ?? 0), 0);
+    const replayed = results.reduce((n, r) => n + (r.replayed.SALE_RECEIPT ?? 0), 0);
+    const keys = [...new Set(batches.flat().map((v) => v.idempotencyKey))];
+    assert.equal(inserted, keys.length, "every distinct key booked by exactly one writer");
+    assert.equal(replayed, batches.flat().length - keys.length);
+    assert.equal(await voucherRows(keys), keys.length);
+    assert.equal(await lineRows(keys), 3 * keys.length);
+    assert.ok(results.every((r) => r.conflicts.length === 0));
+  });
+
   it("carries tabs, newlines, backslashes, COPY markers and Vietnamese text through COPY unchanged", async () => {
     const nasty = [
       "tab\there",
@@ -349,6 +399,7 @@ describe("writeVoucherBatch", () => {
       inserted: {},
       replayed: { SALE_RECEIPT: 1 },
       conflicts: [],
+      via: "staging",
     });
   });
 
