@@ -77,7 +77,7 @@ export const metrics = {
   }),
   voucherWrites: new Counter({
     name: "finance_sink_voucher_writes_total",
-    help: "Voucher batches written, by how they went in: copy (straight into the tables) or staging (the batch held a key already stored or a key twice)",
+    help: "Voucher batches written, by how they went in: copy (new vouchers straight into the tables, replays found by a probe) or staging (a copy differed from its stored version, or Postgres refused the copy)",
     labelNames: ["via"] as const,
     registers: [registry],
   }),

@@ -35,6 +35,14 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
   return rows[0]?.n ?? -1;
 }
 
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
+
 const keysOf = (vs: Voucher[]) => vs.map((v) => v.idempotencyKey);
 const voucherRows = (keys: string[]) =>
   count("SELECT 1 FROM finance.voucher WHERE idempotency_key = ANY($1)", [keys]);
@@ -152,7 +160,7 @@ describe("writeVoucherBatch", () => {
       inserted: {},
       replayed: { SALE_RECEIPT: 1, SALE_COGS: 1 },
       conflicts: [],
-      via: "staging",
+      via: "copy",
     });
     assert.equal(await voucherRows(keys), 2);
     assert.equal(await lineRows(keys), 6);
@@ -166,7 +174,7 @@ describe("writeVoucherBatch", () => {
       inserted: { SALE_RECEIPT: 1 },
       replayed: { SALE_RECEIPT: 2 },
       conflicts: [],
-      via: "staging",
+      via: "copy",
     });
     assert.equal(await voucherRows([v.idempotencyKey]), 1);
     assert.equal(await lineRows([v.idempotencyKey]), 3);
@@ -180,7 +188,7 @@ describe("writeVoucherBatch", () => {
       origin: { eventId: "evt-republished", topic: "payment.success", partition: 0, offset: 9 },
     };
     const result = await writeVoucherBatch(pool, log, [republished]);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "staging" });
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "copy" });
     const { rows } = await pool.query("SELECT event_id FROM finance.voucher WHERE voucher_id = $1", [
       v.voucherId,
     ]);
@@ -196,7 +204,7 @@ describe("writeVoucherBatch", () => {
       origin: { eventId: "evt-new", topic: "payment.success", partition: 1, offset: 99 },
     };
     const result = await writeVoucherBatch(pool, log, [republished]);
-    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "staging" });
+    assert.deepEqual(result, { inserted: {}, replayed: { SALE_RECEIPT: 1 }, conflicts: [], via: "copy" });
     assert.equal(await conflictRows(v.idempotencyKey), 0);
   });
 
@@ -242,6 +250,11 @@ describe("writeVoucherBatch", () => {
 
     const result = await writeVoucherBatch(pool, log, [changed]);
     assert.deepEqual(result.inserted, {});
+    assert.equal(
+      result.via,
+      "staging",
+      "a copy that differs from the stored one is recorded by the staging path",
+    );
     assert.deepEqual(result.replayed, {}, "a conflict is counted as a conflict, not also as a replay");
     assert.equal(result.conflicts.length, 1);
     const [c] = result.conflicts;
@@ -293,6 +306,7 @@ describe("writeVoucherBatch", () => {
     const second = sampleVoucher(id, { change: "2" });
     const result = await writeVoucherBatch(pool, log, [first, second]);
     assert.deepEqual(result.inserted, { SALE_RECEIPT: 1 });
+    assert.equal(result.via, "staging", "so is one that differs from an earlier copy in the batch");
     assert.deepEqual(result.replayed, {});
     assert.deepEqual(
       result.conflicts.map((c) => [c.storedHash, c.incomingHash, c.stored.amount]),
@@ -305,22 +319,56 @@ describe("writeVoucherBatch", () => {
     assert.equal(await lineRows([first.idempotencyKey]), 3);
   });
 
-  it("COPYs a batch of new, distinct vouchers straight in; one stored key sends the batch through staging", async () => {
+  it("COPYs new vouchers straight in and finds the replays among them by a probe", async () => {
     const fresh = [sampleVoucher(uid("direct")), sampleVoucher(uid("direct"))];
     const first = await writeVoucherBatch(pool, log, fresh);
     assert.deepEqual(first, { inserted: { SALE_RECEIPT: 2 }, replayed: {}, conflicts: [], via: "copy" });
-    // a redelivery overlapping new vouchers: the COPY meets the stored key and rolls back to its savepoint
-    const mixed = [sampleVoucher(uid("direct")), fresh[1] as Voucher, sampleVoucher(uid("direct"))];
+    // a redelivery overlapping new vouchers, one of them twice
+    const again = sampleVoucher(uid("direct"));
+    const mixed = [again, fresh[1] as Voucher, sampleVoucher(uid("direct")), again];
     const second = await writeVoucherBatch(pool, log, mixed);
     assert.deepEqual(second, {
       inserted: { SALE_RECEIPT: 2 },
-      replayed: { SALE_RECEIPT: 1 },
+      replayed: { SALE_RECEIPT: 2 },
       conflicts: [],
-      via: "staging",
+      via: "copy",
     });
     const keys = keysOf([...fresh, ...mixed]);
     assert.equal(await voucherRows(keys), 4);
-    assert.equal(await lineRows(keys), 12, "3 lines each, none from the rolled-back COPY left over");
+    assert.equal(await lineRows(keys), 12, "3 lines each, once");
+  });
+
+  it("falls back to staging when another writer stores a key between the probe and the COPY", async () => {
+    const contested = sampleVoucher(uid("contested"));
+    const other = sampleVoucher(uid("contested"));
+    const rival = await pool.connect();
+    try {
+      // another instance's write, not committed yet: the probe cannot see it, the COPY waits on it
+      await rival.query("BEGIN");
+      await rival.query(
+        `INSERT INTO finance.voucher (voucher_id, idempotency_key, merchant_id, type, kind, category,
+           currency, amount, party_type, reason_en, reason_vi, source_type, source_id, event_id,
+           origin_topic, origin_partition, origin_offset, occurred_at, content_hash)
+         VALUES ($1, $2, 'm', 'RECEIPT', 'SALE_RECEIPT', 'SALE', 'VND', 1, 'NONE', 'r', 'r',
+           'SALE_ORDER', 's', 'e', 't', 0, 0, now(), $3)`,
+        [contested.voucherId, contested.idempotencyKey, contentHash(contested)],
+      );
+      const writing = writeVoucherBatch(pool, log, [other, contested]);
+      await waitFor(
+        async () => (await count("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) > 0,
+      );
+      await rival.query("COMMIT");
+      assert.deepEqual(await writing, {
+        inserted: { SALE_RECEIPT: 1 },
+        replayed: { SALE_RECEIPT: 1 },
+        conflicts: [],
+        via: "staging",
+      });
+    } finally {
+      rival.release();
+    }
+    assert.equal(await voucherRows(keysOf([contested, other])), 2);
+    assert.equal(await lineRows([other.idempotencyKey]), 3, "the rolled-back COPY left no lines behind");
   });
 
   it("books each key once when writers with overlapping batches race (a rebalance)", async () => {
@@ -399,7 +447,7 @@ describe("writeVoucherBatch", () => {
       inserted: {},
       replayed: { SALE_RECEIPT: 1 },
       conflicts: [],
-      via: "staging",
+      via: "copy",
     });
   });
 
