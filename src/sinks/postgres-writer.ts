@@ -177,6 +177,8 @@ async function newCopiesIfOnlyReplays(
   staged: readonly Staged[],
   firstOf: ReadonlyMap<string, number>,
 ): Promise<Staged[] | null> {
+  // a batch of many keys can look costly enough to the planner to JIT-compile a plain index probe
+  await client.query("SET LOCAL jit = off");
   const { rows } = await client.query<{ idempotency_key: string; content_hash: string }>(STORED_HASHES_SQL, [
     [...firstOf.keys()],
   ]);
