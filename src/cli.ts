@@ -161,6 +161,9 @@ export function buildCli(): Command {
   return program;
 }
 
+/** How long a failed command may take to close what it opened before it is made to exit. */
+const FAILED_EXIT_GRACE_MS = 5_000;
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
@@ -172,6 +175,8 @@ export async function main(argv: string[]): Promise<void> {
     log.fatal({ err: e }, "failed");
     log.flush();
     process.exitCode = 1;
+    // A command that failed must not linger on the clients and servers it opened.
+    setTimeout(() => process.exit(1), FAILED_EXIT_GRACE_MS).unref();
   }
 }
 

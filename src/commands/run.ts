@@ -46,7 +46,14 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     log.info("stopped cleanly");
   });
   sinkProcess?.failure.catch((e: Error) => fatal(e.message));
-  await Promise.all([posting?.start(), sink?.start()]);
+  try {
+    await Promise.all([posting?.start(), sink?.start()]);
+  } catch (e) {
+    // Not a half-started process that answers /healthz and is never ready: stop, exit 1, be restarted.
+    log.error({ err: e }, "could not start");
+    fatal(`could not start: ${(e as Error).message}`);
+    return;
+  }
   ready = true;
   log.info({ topology: opts.topology, sink: opts.sink }, "running");
 }

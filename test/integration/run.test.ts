@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../src/bench/free-port.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
@@ -173,3 +174,37 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe("finance-posting run: a start that fails ends the process, to be restarted", () => {
+  it("exits 1 when it cannot start (the registry unreachable), rather than answer /healthz and never be ready", async () => {
+    const db = await createThrowawayDb();
+    try {
+      const config = testConfig({ DATABASE_URL: db.url });
+      const nothingListens = await freePort();
+      let stderr = "";
+      const child = startRun(
+        {
+          ...process.env,
+          DATABASE_URL: db.url,
+          CONSUMER_GROUP: config.CONSUMER_GROUP,
+          SCHEMA_REGISTRY_URL: `http://127.0.0.1:${nothingListens}/apis/ccompat/v7`,
+          METRICS_PORT: String(PORT + 2),
+        },
+        (text) => {
+          stderr += text;
+        },
+      );
+      const [code] = await Promise.race([
+        once(child, "exit"),
+        sleep(120_000).then(() => {
+          child.kill("SIGKILL");
+          return [new Error("still running 120 s after start")];
+        }),
+      ]);
+      assert.equal(code, 1, stderr.slice(-2000));
+      assert.match(stderr, /could not start/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
