@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from "kafkajs";
+import { retry } from "../retry.js";
 
 export interface PartitionOffset {
   topic: string;
@@ -7,11 +8,18 @@ export interface PartitionOffset {
   offset: string;
 }
 
+/** Offsets a group was given that it did not hold when read back. */
+class OffsetsNotTakenError extends Error {
+  override name = "OffsetsNotTakenError";
+}
+
 /**
  * Commits a consumer group's offsets, many topics in one membership: a short-lived member joins
  * the group, commits them and leaves, in about a second (kafkajs' admin.setOffsets joins the
  * group once per topic and waits out a full fetch, seconds each). The group must have no other
- * member. Reads the offsets back and throws if any did not take.
+ * member. Reads the offsets back, and commits again if any did not take: on a broker started
+ * moments ago (its group coordinator still loading) a first commit was seen to read back as
+ * none. Throws when they still have not taken after a few tries.
  */
 export async function commitGroupOffsets(
   kafka: Kafka,
@@ -21,6 +29,21 @@ export async function commitGroupOffsets(
 ): Promise<void> {
   const topics = [...new Set(offsets.map((o) => o.topic))];
   if (topics.length === 0) return;
+  await retry(
+    async () => {
+      await commitAsMember(kafka, groupId, topics, offsets);
+      await assertTaken(admin, groupId, topics, offsets);
+    },
+    { initialMs: 500, maxMs: 2_000, attempts: 4, retryIf: (e) => e instanceof OffsetsNotTakenError },
+  );
+}
+
+async function commitAsMember(
+  kafka: Kafka,
+  groupId: string,
+  topics: readonly string[],
+  offsets: readonly PartitionOffset[],
+): Promise<void> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   await consumer.connect();
   try {
@@ -32,7 +55,7 @@ export async function commitGroupOffsets(
     });
     // Should subscribe() or run() throw first, a later crash must not be an unhandled rejection.
     joined.catch(() => undefined);
-    await consumer.subscribe({ topics, fromBeginning: false });
+    await consumer.subscribe({ topics: [...topics], fromBeginning: false });
     // Nothing is processed or committed but the offsets below. The group exists only once
     // joined: a first join can fail and be retried (a new broker's coordinator loading), and
     // until then pausing or committing throws 'Consumer group was not initialized'.
@@ -43,11 +66,21 @@ export async function commitGroupOffsets(
   } finally {
     await consumer.disconnect();
   }
-  for (const t of await admin.fetchOffsets({ groupId, topics })) {
+}
+
+async function assertTaken(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+  offsets: readonly PartitionOffset[],
+): Promise<void> {
+  for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
     for (const p of t.partitions) {
       const want = offsets.find((o) => o.topic === t.topic && o.partition === p.partition)?.offset;
       if (want !== undefined && p.offset !== want)
-        throw new Error(`group ${groupId}: ${t.topic}:${p.partition} committed at ${p.offset}, not ${want}`);
+        throw new OffsetsNotTakenError(
+          `group ${groupId}: ${t.topic}:${p.partition} committed at ${p.offset}, not ${want}`,
+        );
     }
   }
 }
