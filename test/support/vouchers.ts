@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Voucher, VoucherKind } from "../../src/domain/voucher.js";
+import type { LedgerLine, Voucher, VoucherKind } from "../../src/domain/voucher.js";
 import { voucherIdOf } from "../../src/ids.js";
 import { money } from "../../src/money.js";
 
@@ -80,3 +80,11 @@ export function refusedVouchers(id: string) {
     badId: { voucher: { ...sampleVoucher(`${id}-id`), voucherId: "not-a-uuid" }, error: /uuid/ },
   };
 }
+
+/** A ledger line on account `acc-<lineNo>`, its amount as exact decimal text. */
+export const ledgerLine = (
+  lineNo: number,
+  side: LedgerLine["side"],
+  amount: string,
+  accountCode: string | null = null,
+): LedgerLine => ({ lineNo, accountId: `acc-${lineNo}`, accountCode, side, amount: money(amount) });

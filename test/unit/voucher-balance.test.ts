@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { balanceProblems, type LedgerLine, NO_PARTY, type Voucher } from "../../src/domain/voucher.js";
 import { money } from "../../src/money.js";
-
-const line = (lineNo: number, side: LedgerLine["side"], amount: string): LedgerLine => ({
-  lineNo,
-  accountId: `acc-${lineNo}`,
-  accountCode: null,
-  side,
-  amount: money(amount),
-});
+import { ledgerLine } from "../support/vouchers.js";
 
 const voucher = (amount: string, lines: LedgerLine[]): Voucher => ({
   voucherId: "v",
@@ -32,46 +25,46 @@ describe("SPEC §3: a voucher balances", () => {
   const cases: Array<[string, Voucher, string[]]> = [
     [
       "two lines, debits = credits = amount",
-      voucher("100", [line(1, "DEBIT", "100"), line(2, "CREDIT", "100")]),
+      voucher("100", [ledgerLine(1, "DEBIT", "100"), ledgerLine(2, "CREDIT", "100")]),
       [],
     ],
     [
       "split credits summing exactly, to the last đồng fraction",
       voucher("0.0003", [
-        line(1, "DEBIT", "0.0003"),
-        line(2, "CREDIT", "0.0001"),
-        line(3, "CREDIT", "0.0002"),
+        ledgerLine(1, "DEBIT", "0.0003"),
+        ledgerLine(2, "CREDIT", "0.0001"),
+        ledgerLine(3, "CREDIT", "0.0002"),
       ]),
       [],
     ],
     [
       "one line",
-      voucher("100", [line(1, "DEBIT", "100")]),
+      voucher("100", [ledgerLine(1, "DEBIT", "100")]),
       ["fewer than two lines", "debits 100.0000 != credits 0.0000"],
     ],
     [
       "a zero line",
-      voucher("0", [line(1, "DEBIT", "0"), line(2, "CREDIT", "0")]),
+      voucher("0", [ledgerLine(1, "DEBIT", "0"), ledgerLine(2, "CREDIT", "0")]),
       ["a line amount is not positive"],
     ],
     [
       "a negative line",
-      voucher("-5", [line(1, "DEBIT", "-5"), line(2, "CREDIT", "-5")]),
+      voucher("-5", [ledgerLine(1, "DEBIT", "-5"), ledgerLine(2, "CREDIT", "-5")]),
       ["a line amount is not positive"],
     ],
     [
       "debits differ from credits by 0.0001",
-      voucher("100", [line(1, "DEBIT", "100"), line(2, "CREDIT", "99.9999")]),
+      voucher("100", [ledgerLine(1, "DEBIT", "100"), ledgerLine(2, "CREDIT", "99.9999")]),
       ["debits 100.0000 != credits 99.9999"],
     ],
     [
       "balanced lines but a different voucher amount",
-      voucher("90", [line(1, "DEBIT", "100"), line(2, "CREDIT", "100")]),
+      voucher("90", [ledgerLine(1, "DEBIT", "100"), ledgerLine(2, "CREDIT", "100")]),
       ["debits 100.0000 != amount 90.0000"],
     ],
     [
       "lines numbered from 0",
-      voucher("1", [line(0, "DEBIT", "1"), line(1, "CREDIT", "1")]),
+      voucher("1", [ledgerLine(0, "DEBIT", "1"), ledgerLine(1, "CREDIT", "1")]),
       ["line numbers are not 1..n"],
     ],
   ];

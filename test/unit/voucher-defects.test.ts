@@ -3,14 +3,10 @@ import { describe, it } from "node:test";
 import type { LedgerLine, Voucher } from "../../src/domain/voucher.js";
 import { LAST_INSTANT, voucherDefects } from "../../src/domain/voucher-check.js";
 import { money } from "../../src/money.js";
+import { ledgerLine } from "../support/vouchers.js";
 
-const line = (lineNo: number, side: LedgerLine["side"], amount: string): LedgerLine => ({
-  lineNo,
-  accountId: `acc-${lineNo}`,
-  accountCode: "1111",
-  side,
-  amount: money(amount),
-});
+const line = (lineNo: number, side: LedgerLine["side"], amount: string) =>
+  ledgerLine(lineNo, side, amount, "1111");
 
 /** A storable voucher; each case changes one thing about it. */
 const storable = (): Voucher => ({
