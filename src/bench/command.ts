@@ -92,7 +92,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
         `  peak RSS: topology (bench) process ${grouped(peakRss.topology / 1048576)} MiB, sink process ${grouped(peakRss.sink / 1048576)} MiB, together ${grouped(peakRss.together / 1048576)} MiB`,
         ...(cpu
           ? [
-              `  CPU seconds per 1,000 events  pipeline ${perThousand(cpu.pipeline, summary.events)}, broker ${perThousand(cpu.broker, summary.events)}, Postgres ${perThousand(cpu.postgres, summary.events)}`,
+              `  CPU seconds per 1,000 events  pipeline ${perThousand(cpu.pipeline, summary.events)} (topology ${perThousand(cpu.topology, summary.events)}, sink ${perThousand(cpu.pipeline - cpu.topology, summary.events)}), broker ${perThousand(cpu.broker, summary.events)}, Postgres ${perThousand(cpu.postgres, summary.events)}`,
             ]
           : []),
         ...(profileFindings ? [profileFindings] : []),

@@ -8,7 +8,10 @@ import { readdirSync, readFileSync } from "node:fs";
  * is all the work done in it.
  */
 export interface CpuSeconds {
+  /** Both of the pipeline's processes: the topology and the sink. */
   pipeline: number;
+  /** The bench process's own time, which is the topology's. */
+  topology: number;
   broker: number;
   postgres: number;
 }
@@ -83,13 +86,19 @@ export function sampleCpu(): CpuSeconds | null {
     (p) => p.comm === "postgres" && !all.some((q) => q.pid === p.parent && q.comm === "postgres"),
   );
   const sum = (roots: ProcessStat[]) => roots.reduce((n, r) => n + treeTicks(r, all), 0) / TICKS_PER_SECOND;
-  return { pipeline: sum([self]), broker: sum(brokers), postgres: sum(postgresRoots) };
+  return {
+    pipeline: sum([self]),
+    topology: self.ownTicks / TICKS_PER_SECOND,
+    broker: sum(brokers),
+    postgres: sum(postgresRoots),
+  };
 }
 
 export function cpuBetween(before: CpuSeconds | null, after: CpuSeconds | null): CpuSeconds | null {
   if (!before || !after) return null;
   return {
     pipeline: after.pipeline - before.pipeline,
+    topology: after.topology - before.topology,
     broker: after.broker - before.broker,
     postgres: after.postgres - before.postgres,
   };
