@@ -16,19 +16,40 @@ export function copyField(value: CopyValue): string {
   return SPECIAL.test(value) ? value.replace(SPECIALS, (c) => ESCAPES[c] as string) : value;
 }
 
-const CHUNK_CHARS = 1 << 16;
+const CHUNK_BYTES = 1 << 16;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
+const MAX_UTF8_PER_UNIT = 3;
 
-/** Joins rows into ~64 KiB chunks: one socket write per row would dominate the cost of COPY. */
-function* copyChunks(rows: Iterable<readonly CopyValue[]>): Generator<string> {
-  let chunk = "";
+/**
+ * Rows as COPY text in buffers of about 64 KiB, each field encoded straight into its chunk.
+ * One socket write per row would dominate the cost of COPY; and joining the rows into one
+ * string and encoding that measured twice as slow, most of it in flattening the joined string.
+ * COPY data need not break at row boundaries, so a row may span two chunks.
+ */
+export function* copyChunks(
+  rows: Iterable<readonly CopyValue[]>,
+  chunkBytes = CHUNK_BYTES,
+): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(chunkBytes);
+  let used = 0;
   for (const row of rows) {
-    chunk += `${row.map(copyField).join("\t")}\n`;
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = "";
+    const last = row.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const text = copyField(row[i] as CopyValue);
+      const room = text.length * MAX_UTF8_PER_UNIT + 1;
+      if (used + room > chunk.length) {
+        // A yielded chunk is never written again: the next one is a new buffer.
+        if (used > 0) yield chunk.subarray(0, used);
+        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, room));
+        used = 0;
+      }
+      used += chunk.write(text, used);
+      chunk[used++] = i === last ? NEWLINE : TAB;
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (used > 0) yield chunk.subarray(0, used);
 }
 
 /** COPY rows into `table (columns)`; identifiers are the caller's constants, never input. */

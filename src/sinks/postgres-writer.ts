@@ -222,9 +222,10 @@ async function copiedDirectly(client: PoolClient, fresh: readonly Staged[]): Pro
 }
 
 /**
- * Writes a batch of vouchers in one transaction: COPY into staging, insert what is new, and
- * count the rest as idempotent replays — or as content conflicts when a copy's content differs
- * from the stored voucher, which always stands. Safe to call again with the same batch.
+ * Writes a batch of vouchers in one transaction: insert what is new, and count the rest as
+ * idempotent replays — or as content conflicts when a copy's content differs from the stored
+ * voucher, which always stands. Safe to call again with the same batch. Throws, writing
+ * nothing, when a voucher cannot be booked (see unwritableReason).
  * `db` is a pool, or an idle client (not inside a transaction); `log` gets replays and conflicts.
  */
 export async function writeVoucherBatch(
@@ -232,9 +233,22 @@ export async function writeVoucherBatch(
   log: Logger,
   vouchers: readonly Voucher[],
 ): Promise<BatchResult> {
+  vouchers.forEach(assertWritable);
+  return writeCheckedVoucherBatch(db, log, vouchers);
+}
+
+/**
+ * writeVoucherBatch for vouchers the caller has already found writable (unwritableReason is
+ * null for each): the sink checks every voucher once, to set the unwritable ones aside, and
+ * the check is a tenth of its work per voucher.
+ */
+export async function writeCheckedVoucherBatch(
+  db: Db,
+  log: Logger,
+  vouchers: readonly Voucher[],
+): Promise<BatchResult> {
   const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [], via: "staging" };
   if (vouchers.length === 0) return result;
-  vouchers.forEach(assertWritable);
 
   const firstOf = new Map<string, number>();
   const staged: Staged[] = vouchers.map((v, ord) => {

@@ -8,7 +8,7 @@ import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
 import { deadLetterAt, type SourceRecord } from "./dead-letter-records.js";
 import { type DeadLetterRecord, insertDeadLetters } from "./dead-letter-writer.js";
 import { isolateRefusals, type Refusal } from "./isolate-refusals.js";
-import { unwritableReason, writeVoucherBatch } from "./postgres-writer.js";
+import { unwritableReason, writeCheckedVoucherBatch } from "./postgres-writer.js";
 
 /** One thing to book, with the Kafka record it came from, so a refused one is dead-lettered as it arrived. */
 export type SinkWork = { source: SourceRecord } & (
@@ -48,7 +48,7 @@ async function bookVouchers(
   vouchers: readonly Voucher[],
   outcome: FlushOutcome,
 ): Promise<void> {
-  const result = await writeVoucherBatch(pool, log, vouchers);
+  const result = await writeCheckedVoucherBatch(pool, log, vouchers);
   for (const [kind, n] of Object.entries(result.inserted)) metrics.vouchersPosted.inc({ kind }, n);
   for (const [kind, n] of Object.entries(result.replayed)) metrics.voucherReplays.inc({ kind }, n);
   metrics.contentConflicts.inc(result.conflicts.length);
