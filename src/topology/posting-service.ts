@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import { firstValueFrom, of } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
@@ -15,6 +15,7 @@ import {
   topologyConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
+import { presentTopics, subscribeWhenServed, untilTopicsExist } from "../kafka/source-topics.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -77,9 +78,16 @@ export class PostingService {
     const { config, kafka, codec, log, metrics } = this.options;
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, OUTPUT_TOPICS);
-    const recordLimit = await maxRecordBytes(admin, [VOUCHER_TOPIC, DLQ_TOPIC]);
-    await admin.disconnect();
+    let recordLimit: number;
+    let sources: readonly string[] | null;
+    try {
+      await ensureTopics(admin, OUTPUT_TOPICS);
+      recordLimit = await maxRecordBytes(admin, [VOUCHER_TOPIC, DLQ_TOPIC]);
+      sources = await this.sourceTopics(admin);
+    } finally {
+      await admin.disconnect();
+    }
+    if (sources === null || (await this.stoppedWhileStarting())) return;
     const voucherSchemaId = await codec.register(
       valueSubject(VOUCHER_TOPIC),
       loadSchema(valueSubject(VOUCHER_TOPIC)),
@@ -88,6 +96,7 @@ export class PostingService {
     await this.feed.start();
     await this.sender.connect();
     if (await this.stoppedWhileStarting()) return;
+    if (sources.length === 0) return log.info("replay: no source topic exists; nothing to consume");
     const group = groups(config).topology;
     const consumer = createConsumer(kafka, group, topologyConsumerSettings(config));
     this.consumer = consumer;
@@ -97,7 +106,7 @@ export class PostingService {
     // A stop during connect() disconnected a consumer that was not connected yet.
     if (this.consumer !== consumer) return disconnectForGood(consumer);
     if (await this.stoppedWhileStarting()) return;
-    await consumer.subscribe({ topics: [...ALL_SOURCE_TOPICS], fromBeginning: true });
+    await subscribeWhenServed(consumer, sources);
     if (await this.stoppedWhileStarting()) return;
     const sender = this.sender;
     const observe = observeBatch({ log, metrics });
@@ -155,6 +164,25 @@ export class PostingService {
       log.error({ err: e }, "topology consumer could not start");
       this.options.liveness?.fail("topology", e);
     });
+  }
+
+  /**
+   * The source topics to consume, or null when a stop ended the wait for them. A replay takes
+   * those present at its start (one created later holds nothing of the replay's range); `run`
+   * waits until all of them exist, since kafkajs cannot subscribe to a topic that does not.
+   */
+  private async sourceTopics(admin: Admin): Promise<readonly string[] | null> {
+    if (this.options.endOffsets) return presentTopics(admin, ALL_SOURCE_TOPICS);
+    try {
+      await untilTopicsExist(admin, ALL_SOURCE_TOPICS, {
+        log: this.options.log,
+        signal: this.stopping.signal,
+      });
+      return ALL_SOURCE_TOPICS;
+    } catch (e) {
+      if (this.stopping.signal.aborted) return null;
+      throw e;
+    }
   }
 
   /**

@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/bench/free-port.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
+import { poll, startRun } from "../support/run-process.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 const PORT = 19464 + Math.floor(Math.random() * 500);
-
-async function poll(url: string, until: (status: number, body: string) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(url).then(
-      async (r) => ({ status: r.status, body: await r.text() }),
-      () => ({ status: 0, body: "" }),
-    );
-    if (until(res.status, res.body)) return res;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${url}: last ${res.status}`);
-    await sleep(250);
-  }
-}
 
 describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM", () => {
   let db: ThrowawayDb;
@@ -142,15 +130,6 @@ describe("finance-posting run: its sink process dying takes it down, to be resta
 });
 
 /** `finance-posting run` from the sources, its stderr handed to `onStderr` as it comes. */
-function startRun(env: NodeJS.ProcessEnv, onStderr: (text: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  child.stderr?.on("data", (d: Buffer) => onStderr(d.toString()));
-  return child;
-}
-
 /** The processes a process started (Linux /proc). */
 function childPids(parent: number): number[] {
   return readdirSync("/proc")
