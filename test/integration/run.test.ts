@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ChildProcess, spawn } from "node:child_process";
+import type { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
