@@ -59,3 +59,24 @@ export class AckTimes {
     return null;
   }
 }
+
+/** One latency: when its event was acknowledged, and how long its voucher took. */
+export interface LatencySample {
+  ackedAt: number;
+  ms: number;
+}
+
+/**
+ * The p99 of each of `windows` equal slices of the publishing time, in order: a tail from the
+ * first seconds (consumers still joining) reads differently from one spread over the run.
+ */
+export function p99ByWindow(samples: readonly LatencySample[], windows: number): number[] {
+  if (samples.length === 0 || windows < 1) return [];
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const s of samples) [first, last] = [Math.min(first, s.ackedAt), Math.max(last, s.ackedAt)];
+  const width = (last - first) / windows || 1;
+  const slices: number[][] = Array.from({ length: windows }, () => []);
+  for (const s of samples) slices[Math.min(windows - 1, Math.floor((s.ackedAt - first) / width))]?.push(s.ms);
+  return slices.map((ms) => percentiles(ms)?.p99 ?? 0);
+}

@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { simulateCommand } from "../simulate/command.js";
+import { SIMULATION_PARTITIONS, simulateCommand } from "../simulate/command.js";
 import { expectedFor, VOUCHER_KINDS } from "../simulate/expected.js";
+import { ensureSimulationTopics } from "../simulate/publish.js";
 import { startCli } from "./cli-process.js";
 import { freePort } from "./free-port.js";
-import { AckTimes, type Percentiles, percentiles } from "./latency.js";
+import { AckTimes, type LatencySample, p99ByWindow, percentiles } from "./latency.js";
 import { withBenchSetup } from "./setup.js";
 import { verifyBooks } from "./verify.js";
 
@@ -27,7 +28,9 @@ const STALL_MS = 60_000;
  * a flush duration later). Then the books are verified as after a replay.
  */
 export async function benchLive(options: LiveBenchOptions): Promise<void> {
-  await withBenchSetup(options.keep, async ({ env, bench }) => {
+  await withBenchSetup(options.keep, async ({ env, bench, admin }) => {
+    // Upstream's topics exist before finance-posting is deployed: `run` waits for them, not ready.
+    await ensureSimulationTopics(admin, SIMULATION_PARTITIONS, bench.log);
     const port = await freePort();
     const events = Math.round(options.rate * options.seconds);
     const expected = expectedFor({ seed: options.seed, merchants: options.merchants, events });
@@ -49,9 +52,9 @@ export async function benchLive(options: LiveBenchOptions): Promise<void> {
       const lastPublish = Date.now();
       await untilBooked(pool, vouchers);
       const drainedMs = Date.now() - lastPublish;
-      const latency = await latencies(pool, acks);
+      const samples = await latencies(pool, acks);
       const problems = await verifyBooks(pool, expected, null);
-      process.stdout.write(`${formatLive(options, events, latency, drainedMs, problems)}\n`);
+      process.stdout.write(`${formatLive(options, events, samples, drainedMs, problems)}\n`);
       if (problems.length > 0) process.exitCode = 1;
     } finally {
       await pool.end();
@@ -96,31 +99,39 @@ async function untilBooked(pool: import("pg").Pool, vouchers: number): Promise<v
 }
 
 /** Milliseconds from each event's broker ack to its voucher's posted_at. */
-async function latencies(pool: import("pg").Pool, acks: AckTimes): Promise<Percentiles | null> {
+async function latencies(pool: import("pg").Pool, acks: AckTimes): Promise<LatencySample[]> {
   const { rows } = await pool.query<{ topic: string; partition: number; offset: string; posted: string }>(
     `SELECT origin_topic topic, origin_partition "partition", origin_offset::text "offset",
        (extract(epoch FROM posted_at) * 1000)::bigint::text posted FROM finance.voucher`,
   );
-  const values = rows.flatMap((r) => {
-    const acked = acks.at(r.topic, r.partition, BigInt(r.offset));
-    return acked === null ? [] : [Math.max(0, Number(r.posted) - acked)];
+  return rows.flatMap((r) => {
+    const ackedAt = acks.at(r.topic, r.partition, BigInt(r.offset));
+    return ackedAt === null ? [] : [{ ackedAt, ms: Math.max(0, Number(r.posted) - ackedAt) }];
   });
-  return percentiles(values);
 }
+
+/** Slices of the publishing time the p99 is also given for. */
+const WINDOWS = 6;
 
 function formatLive(
   o: LiveBenchOptions,
   events: number,
-  p: Percentiles | null,
+  samples: readonly LatencySample[],
   drainedMs: number,
   problems: string[],
 ): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const p = percentiles(samples.map((x) => x.ms));
   return [
     `bench --live: ${events.toLocaleString("en-US")} events published at ${o.rate.toLocaleString("en-US")}/s for ${o.seconds} s into one \`run\` process, seed ${o.seed}`,
     p
       ? `  event → posting (broker ack → voucher.posted_at) over ${p.n.toLocaleString("en-US")} vouchers: p50 ${s(p.p50)}, p95 ${s(p.p95)}, p99 ${s(p.p99)}, max ${s(p.max)}`
       : "  no voucher could be matched to a published event",
+    ...(p
+      ? [
+          `  p99 in each ${WINDOWS}th of the publishing time: ${p99ByWindow(samples, WINDOWS).map(s).join(", ")}`,
+        ]
+      : []),
     `  last voucher booked ${s(drainedMs)} after the last event was acknowledged`,
     problems.length === 0
       ? "  verified: every expected voucher booked exactly once (rows and amounts per kind, ledger lines)"

@@ -2,6 +2,9 @@ import { runtime } from "../commands/runtime.js";
 import { generateDataset } from "./dataset.js";
 import { type PublishOptions, type PublishReport, publishDataset } from "./publish.js";
 
+/** Partitions of each topic the simulator creates, unless told otherwise. */
+export const SIMULATION_PARTITIONS = 6;
+
 export interface SimulateOptions {
   seed: number;
   merchants: number;
@@ -26,7 +29,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
     seed: opts.seed,
     merchants: opts.merchants,
     events: opts.events,
-    partitions: opts.partitions ?? 6,
+    partitions: opts.partitions ?? SIMULATION_PARTITIONS,
     bad: opts.bad ?? false,
   });
 

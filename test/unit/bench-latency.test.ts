@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AckTimes, percentiles } from "../../src/bench/latency.js";
+import { AckTimes, p99ByWindow, percentiles } from "../../src/bench/latency.js";
 
 describe("bench --live latency", () => {
   it("finds the ack time of a record by its place, whatever order the acks came in", () => {
@@ -32,5 +32,18 @@ describe("bench --live latency", () => {
     const p = percentiles(Array.from({ length: 100 }, (_, i) => 100 - i));
     assert.deepEqual(p, { n: 100, p50: 50, p95: 95, p99: 99, max: 100 });
     assert.equal(percentiles([]), null);
+  });
+
+  it("gives the p99 of each slice of the publishing time, so a slow start shows as such", () => {
+    // 60 s of acks; the first 10 s waited 3 s, the rest 100 ms, five at 35 s took 900 ms
+    const samples = Array.from({ length: 600 }, (_, i) => ({
+      ackedAt: 1_000_000 + i * 100,
+      ms: i < 100 ? 3_000 : 100,
+    }));
+    for (let i = 0; i < 5; i++) samples.push({ ackedAt: 1_035_000, ms: 900 });
+    assert.deepEqual(p99ByWindow(samples, 6), [3_000, 100, 100, 900, 100, 100]);
+    assert.deepEqual(p99ByWindow(samples, 1), [3_000]);
+    assert.deepEqual(p99ByWindow([{ ackedAt: 5, ms: 7 }], 3), [7, 0, 0]);
+    assert.deepEqual(p99ByWindow([], 6), []);
   });
 });
