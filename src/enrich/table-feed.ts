@@ -4,6 +4,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer, disconnectForGood } from "../kafka/client.js";
 import { endOffsets } from "../kafka/offsets.js";
 import { followPositions, Positions } from "../kafka/positions.js";
+import { subscribeWhenServed, type TopicWatch, watchForTopics } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -19,6 +20,9 @@ import type { MaterializedTables } from "./tables.js";
 export class TableFeed {
   private consumer: Consumer | null = null;
   private readonly groupId: string;
+  /** CDC topics created after the start, each set followed by a consumer of its own. */
+  private readonly late: { consumer: Consumer; groupId: string }[] = [];
+  private watch: TopicWatch | null = null;
   /** Aborted by stop(), so that a load still under way stops waiting. */
   private readonly stopping = new AbortController();
   /** Resolves on stop(), whenever start() comes to wait for it. */
@@ -34,6 +38,8 @@ export class TableFeed {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly liveness?: Liveness,
+    /** How often CDC topics missing at the start are looked for. */
+    private readonly lateTopicPollMs = 10_000,
   ) {
     this.groupId = groupPrefix(randomUUID());
   }
@@ -44,7 +50,12 @@ export class TableFeed {
     const existing = new Set(await admin.listTopics());
     const topics = ALL_CDC_TOPICS.filter((t) => existing.has(t));
     const missing = ALL_CDC_TOPICS.filter((t) => !existing.has(t));
-    if (missing.length > 0) this.log.warn({ missing }, "CDC topics not found; their tables start empty");
+    if (missing.length > 0) {
+      this.log.warn(
+        { missing },
+        "CDC topics not found; their tables start empty and follow them once created",
+      );
+    }
     const ends = await endOffsets(admin, topics);
     await admin.disconnect();
 
@@ -76,19 +87,59 @@ export class TableFeed {
     await Promise.race([positions.reached(ends), this.stopped]);
     if (this.stopping.signal.aborted) return;
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
+    if (missing.length > 0) {
+      this.watch = watchForTopics(
+        () => this.kafka.admin(),
+        missing,
+        (t) => this.follow(t),
+        {
+          log: this.log,
+          everyMs: this.lateTopicPollMs,
+        },
+      );
+    }
+  }
+
+  /**
+   * CDC topics created after the start (a new cluster where Debezium came later): a consumer of
+   * their own, from the beginning, so the tables learn their rows without a restart.
+   */
+  private async follow(topics: string[]): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    const groupId = `${this.groupId}-${this.late.length + 1}`;
+    const consumer = createConsumer(this.kafka, groupId);
+    const entry = { consumer, groupId };
+    this.late.push(entry);
+    try {
+      await consumer.connect();
+      if (this.stopping.signal.aborted) return; // stop() disconnects it
+      this.liveness?.watch(consumer, `tables (${topics.join(", ")})`);
+      await subscribeWhenServed(consumer, topics);
+      await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
+    } catch (e) {
+      this.late.splice(this.late.indexOf(entry), 1);
+      await disconnectForGood(consumer).catch(() => undefined);
+      throw e;
+    }
+    this.log.info({ topics }, "CDC topics found: their tables follow them now");
   }
 
   /** Stops following; a start still loading the tables returns at once. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    const consumer = this.consumer;
+    this.watch?.stop();
+    const consumers = [
+      ...(this.consumer ? [{ consumer: this.consumer, groupId: this.groupId }] : []),
+      ...this.late,
+    ];
     this.consumer = null;
-    if (!consumer) return;
-    await disconnectForGood(consumer);
-    // The group existed only for this instance's full read; leave no litter on the cluster.
+    this.late.length = 0;
+    if (consumers.length === 0) return;
+    await Promise.all(consumers.map(({ consumer }) => disconnectForGood(consumer)));
+    // The groups existed only for this instance's full reads; leave no litter on the cluster.
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.deleteGroups(consumers.map(({ groupId }) => groupId)).catch(() => undefined);
     await admin.disconnect();
   }
 

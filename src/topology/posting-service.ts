@@ -15,7 +15,7 @@ import {
   topologyConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
-import { presentTopics, subscribeWhenServed, untilTopicsExist } from "../kafka/source-topics.js";
+import { presentTopics, subscribeWhenServed, untilTopicsExist } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";

@@ -74,3 +74,45 @@ export async function subscribeWhenServed(consumer: Consumer, topics: readonly s
     retryIf: notServedYet,
   });
 }
+
+export interface TopicWatch {
+  stop(): void;
+}
+
+/**
+ * Polls for topics that did not exist when a consumer started, and hands each set that appears
+ * to `onAppeared` once (again at the next poll if it throws). Stops by itself when all are there.
+ */
+export function watchForTopics(
+  admin: () => Admin,
+  missing: readonly string[],
+  onAppeared: (topics: string[]) => Promise<void>,
+  { log, everyMs = 10_000 }: { log: Logger; everyMs?: number },
+): TopicWatch {
+  const waiting = new Set(missing);
+  let busy = false;
+  const poll = async () => {
+    const client = admin();
+    await client.connect();
+    try {
+      const appeared = await presentTopics(client, [...waiting]);
+      if (appeared.length === 0) return;
+      await onAppeared(appeared);
+      for (const t of appeared) waiting.delete(t);
+      if (waiting.size === 0) clearInterval(timer);
+    } finally {
+      await client.disconnect();
+    }
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    poll()
+      .catch((e: unknown) => log.warn({ err: e, missing: [...waiting] }, "watching for topics; trying again"))
+      .finally(() => {
+        busy = false;
+      });
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
