@@ -112,7 +112,8 @@ export class TableFeed {
     this.late.push(entry);
     try {
       await consumer.connect();
-      if (this.stopping.signal.aborted) return; // stop() disconnects it
+      // stop() came meanwhile: it may have disconnected a consumer that was not connected yet.
+      if (this.stopping.signal.aborted) return disconnectForGood(consumer);
       this.liveness?.watch(consumer, `tables (${topics.join(", ")})`);
       await subscribeWhenServed(consumer, topics);
       await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
