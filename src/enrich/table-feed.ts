@@ -4,7 +4,12 @@ import type { AvroCodec } from "../avro/codec.js";
 import { createConsumer, disconnectForGood } from "../kafka/client.js";
 import { endOffsets } from "../kafka/offsets.js";
 import { followPositions, Positions } from "../kafka/positions.js";
-import { subscribeWhenServed, type TopicWatch, watchForTopics } from "../kafka/topic-presence.js";
+import {
+  presentTopics,
+  subscribeWhenServed,
+  type TopicWatch,
+  watchForTopics,
+} from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -47,9 +52,8 @@ export class TableFeed {
   async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const topics = ALL_CDC_TOPICS.filter((t) => existing.has(t));
-    const missing = ALL_CDC_TOPICS.filter((t) => !existing.has(t));
+    const topics = await presentTopics(admin, ALL_CDC_TOPICS);
+    const missing = ALL_CDC_TOPICS.filter((t) => !topics.includes(t));
     if (missing.length > 0) {
       this.log.warn(
         { missing },

@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from "kafkajs";
 import { retry } from "../retry.js";
+import { presentTopics } from "./topic-presence.js";
 
 export interface PartitionOffset {
   topic: string;
@@ -106,9 +107,8 @@ export async function startGroupAtEnd(
   groupId: string,
   topics: readonly string[],
 ): Promise<void> {
-  const existing = new Set(await admin.listTopics());
   const offsets: PartitionOffset[] = [];
-  for (const topic of topics.filter((t) => existing.has(t))) {
+  for (const topic of await presentTopics(admin, topics)) {
     for (const p of await admin.fetchTopicOffsets(topic))
       offsets.push({ topic, partition: p.partition, offset: p.high });
   }

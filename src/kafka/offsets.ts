@@ -1,5 +1,6 @@
 import type { Admin } from "kafkajs";
 import { partitionKey } from "./positions.js";
+import { presentTopics } from "./topic-presence.js";
 
 /**
  * End offsets (high watermarks) of the topics' partitions now, keyed by `partitionKey()`. Partitions
@@ -31,8 +32,7 @@ export async function pendingRanges(
   topics: readonly string[],
 ): Promise<Map<string, PendingRange>> {
   const out = new Map<string, PendingRange>();
-  const existing = new Set(await admin.listTopics());
-  const present = topics.filter((t) => existing.has(t));
+  const present = await presentTopics(admin, topics);
   if (present.length === 0) return out;
   const committed = new Map<string, bigint>();
   for (const t of await admin.fetchOffsets({ groupId, topics: present })) {

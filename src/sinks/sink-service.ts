@@ -12,6 +12,7 @@ import {
   sinkConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions } from "../kafka/positions.js";
+import { presentTopics } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -77,12 +78,12 @@ export class SinkService {
     await admin.connect();
     // The sink may start before the topology has created its topics (a new cluster).
     await ensureTopics(admin, OUTPUT_TOPICS);
-    const existing = new Set(await admin.listTopics());
+    const topics = await presentTopics(admin, SINK_TOPICS);
     await admin.disconnect();
     // Stopped while starting (a shutdown right after start): stay stopped.
     if (this.consumer !== consumer) return;
     await consumer.subscribe({
-      topics: SINK_TOPICS.filter((t) => existing.has(t)),
+      topics,
       fromBeginning: true,
     });
     if (this.consumer !== consumer) return;

@@ -9,7 +9,7 @@ import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS } from "../../src/topics.js";
 import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
-import { poll, startRun } from "../support/run-process.js";
+import { poll, runEnv, startRun } from "../support/run-process.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -40,14 +40,7 @@ describe("finance-posting run on a new cluster: the source topics do not exist y
     // The sink's topics keep earlier tests' vouchers: this run books only what comes next.
     await startGroupAtEnd(k.kafka, k.admin, groups(config).sink, SINK_TOPICS);
     child = startRun(
-      {
-        ...process.env,
-        DATABASE_URL: db.url,
-        CONSUMER_GROUP: config.CONSUMER_GROUP,
-        METRICS_PORT: String(PORT),
-        RESOLVE_TIMEOUT_MS: "1000",
-        LOG_LEVEL: "info",
-      },
+      runEnv(db.url, config.CONSUMER_GROUP, PORT, { RESOLVE_TIMEOUT_MS: "1000", LOG_LEVEL: "info" }),
       (text) => {
         stderr += text;
       },

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { money } from "../../src/money.js";
 import { SOURCE_TOPICS, valueSubject } from "../../src/topics.js";
 import { connectKafka, produce, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
+import { runEnv } from "../support/run-process.js";
 import { publishCdc, publishPurchaseOrder, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -58,16 +59,12 @@ describe("finance-posting run: SIGTERM while an event waits for a missing refere
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
     await startGroupsAtEnd(k, config);
-    env = {
-      ...process.env,
-      DATABASE_URL: db.url,
-      CONSUMER_GROUP: config.CONSUMER_GROUP,
-      METRICS_PORT: String(PORT),
+    env = runEnv(db.url, config.CONSUMER_GROUP, PORT, {
       // Far longer than the shutdown may take: the wait must be cut short, not waited out.
       RESOLVE_TIMEOUT_MS: "120000",
       SHUTDOWN_TIMEOUT_MS: "20000",
       LOG_LEVEL: "info",
-    };
+    });
     await publishCdc(k, ids);
   });
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/bench/free-port.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
-import { poll, startRun } from "../support/run-process.js";
+import { poll, runEnv, startRun } from "../support/run-process.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -23,14 +23,10 @@ describe("finance-posting run: metrics, health, and a clean shutdown on SIGTERM"
     const config = testConfig({ DATABASE_URL: db.url });
     k = await connectKafka(config);
     await startGroupsAtEnd(k, config);
-    const env = {
-      ...process.env,
-      DATABASE_URL: db.url,
-      CONSUMER_GROUP: config.CONSUMER_GROUP,
-      METRICS_PORT: String(PORT),
+    const env = runEnv(db.url, config.CONSUMER_GROUP, PORT, {
       RESOLVE_TIMEOUT_MS: "1000",
       LOG_LEVEL: "info",
-    };
+    });
     child = startRun(env, (text) => {
       stderr += text;
     });
@@ -99,12 +95,7 @@ describe("finance-posting run: its sink process dying takes it down, to be resta
     const k = await connectKafka(config);
     await startGroupsAtEnd(k, config);
     await k.close();
-    const env = {
-      ...process.env,
-      DATABASE_URL: db.url,
-      CONSUMER_GROUP: config.CONSUMER_GROUP,
-      METRICS_PORT: String(PORT + 1),
-    };
+    const env = runEnv(db.url, config.CONSUMER_GROUP, PORT + 1);
     child = startRun(env, (text) => {
       stderr += text;
     });
@@ -162,13 +153,9 @@ describe("finance-posting run: a start that fails ends the process, to be restar
       const nothingListens = await freePort();
       let stderr = "";
       const child = startRun(
-        {
-          ...process.env,
-          DATABASE_URL: db.url,
-          CONSUMER_GROUP: config.CONSUMER_GROUP,
+        runEnv(db.url, config.CONSUMER_GROUP, PORT + 2, {
           SCHEMA_REGISTRY_URL: `http://127.0.0.1:${nothingListens}/apis/ccompat/v7`,
-          METRICS_PORT: String(PORT + 2),
-        },
+        }),
         (text) => {
           stderr += text;
         },

@@ -24,3 +24,19 @@ export function startRun(env: NodeJS.ProcessEnv, onStderr: (text: string) => voi
   child.stderr?.on("data", (d: Buffer) => onStderr(d.toString()));
   return child;
 }
+
+/** The environment of a `run` under test: its database, groups of its own, its metrics port, and more settings. */
+export function runEnv(
+  databaseUrl: string,
+  consumerGroup: string,
+  metricsPort: number,
+  more: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    CONSUMER_GROUP: consumerGroup,
+    METRICS_PORT: String(metricsPort),
+    ...more,
+  };
+}
