@@ -17,6 +17,7 @@ export interface SimulateOptions {
   /** Paced publishing (bench --live): events per second, and each acknowledged request's offsets. */
   eventsPerSecond?: number;
   onEventsAcked?: PublishOptions["onEventsAcked"];
+  beforeEvents?: PublishOptions["beforeEvents"];
   env?: NodeJS.ProcessEnv;
   /** Where the summary line goes (default stdout). */
   out?: (line: string) => void;
@@ -46,6 +47,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
         }
       : {}),
     ...(opts.onEventsAcked ? { onEventsAcked: opts.onEventsAcked } : {}),
+    ...(opts.beforeEvents ? { beforeEvents: opts.beforeEvents } : {}),
     onProgress: (p) => {
       if (!showProgress || (p.elapsedMs - lastShown < 1_000 && p.done < p.total)) return;
       lastShown = p.elapsedMs;

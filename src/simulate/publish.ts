@@ -47,6 +47,8 @@ export interface PublishOptions {
   eventsPerSecond?: number;
   /** Called with each acknowledged event request's offsets, for latency measured from the ack. */
   onEventsAcked?: (acked: AckedRange[], ackedAt: number) => void;
+  /** Awaited once every CDC row is acknowledged, before the first event is sent. */
+  beforeEvents?: () => Promise<void>;
 }
 
 /** Offsets [from, to) of one topic partition the broker acknowledged together. */
@@ -268,6 +270,7 @@ export async function publishDataset(
       dataset.cdcCount,
       encodedBatches(dataset.cdc(), encoder, (item) => encoder.cdc(item)),
     );
+    await options.beforeEvents?.();
     const events = await phase(
       "events",
       ALL_SOURCE_TOPICS,
