@@ -204,7 +204,8 @@ describe("simulate: publishing a data set to the real stack", () => {
     }
   });
 
-  it("publishes in small batches too, with the same counts", async () => {
+  it("publishes in small batches too, with the same counts, and awaits beforeEvents between the phases", async () => {
+    const steps: string[] = [];
     const dataset = generateDataset({ seed: (Date.now() + 1) % 2 ** 31, merchants: 1, events: 40 });
     const report = await publishDataset(
       kafka,
@@ -213,10 +214,22 @@ describe("simulate: publishing a data set to the real stack", () => {
       dataset,
       {
         batchSize: 7,
+        onProgress: (p) => steps.push(`${p.phase} ${p.done}/${p.total}`),
+        // bench --live starts `run` here: every CDC row acknowledged, no event sent yet
+        beforeEvents: async () => {
+          steps.push("before events");
+          await new Promise((r) => setTimeout(r, 100));
+          steps.push("before events done");
+        },
       },
     );
     assert.equal(report.events.messages, 40);
     assert.equal(report.cdc.messages, dataset.cdcCount);
+    const hook = steps.indexOf("before events");
+    assert.equal(steps[hook - 1], `cdc ${dataset.cdcCount}/${dataset.cdcCount}`);
+    assert.equal(steps[hook + 1], "before events done");
+    assert.match(steps[hook + 2] ?? "", /^events 7\/40$/);
+    assert.equal(steps.filter((s) => s === "before events").length, 1);
   });
 
   it("the simulate command reads its config from the environment and prints a one-line summary", async () => {
