@@ -228,7 +228,7 @@ describe("simulate: publishing a data set to the real stack", () => {
     const hook = steps.indexOf("before events");
     assert.equal(steps[hook - 1], `cdc ${dataset.cdcCount}/${dataset.cdcCount}`);
     assert.equal(steps[hook + 1], "before events done");
-    assert.match(steps[hook + 2] ?? "", /^events 7\/40$/);
+    assert.match(steps[hook + 2] ?? "", /^events \d+\/40$/);
     assert.equal(steps.filter((s) => s === "before events").length, 1);
   });
 
