@@ -12,7 +12,12 @@ import {
   sinkConsumerSettings,
 } from "../kafka/client.js";
 import { followPositions, Positions } from "../kafka/positions.js";
-import { presentTopics } from "../kafka/topic-presence.js";
+import {
+  presentTopics,
+  subscribeWhenServed,
+  type TopicWatch,
+  watchForTopics,
+} from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -44,6 +49,8 @@ export interface SinkServiceOptions {
    * vouchers it held and what it booked (the replay summary; fault injection in tests).
    */
   onFlush?: (vouchers: number, outcome: FlushOutcome) => void;
+  /** How often a sink topic missing at the start is looked for (default 10 s). */
+  lateTopicPollMs?: number;
 }
 
 /**
@@ -53,6 +60,8 @@ export interface SinkServiceOptions {
  */
 export class SinkService {
   private consumer: Consumer | null = null;
+  private stopped = false;
+  private lateTopics: TopicWatch | null = null;
   private readonly groupCommit: GroupCommit<SinkWork>;
   private readonly positions = new Positions();
 
@@ -82,10 +91,9 @@ export class SinkService {
     await admin.disconnect();
     // Stopped while starting (a shutdown right after start): stay stopped.
     if (this.consumer !== consumer) return;
-    await consumer.subscribe({
-      topics,
-      fromBeginning: true,
-    });
+    const missing = SINK_TOPICS.filter((t) => !topics.includes(t));
+    if (missing.length > 0) this.followLateTopics(missing);
+    await subscribeWhenServed(consumer, topics);
     if (this.consumer !== consumer) return;
     // Not awaited, as in the topology: readiness does not wait for the group join.
     const running = consumer.run({
@@ -106,10 +114,42 @@ export class SinkService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.lateTopics?.stop();
+    await this.release();
+  }
+
+  /** Ends the consumer after the batch it is on, and waits for the flushes in flight. */
+  private async release(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
     if (consumer) await disconnectForGood(consumer);
     await this.groupCommit.drain();
+  }
+
+  /**
+   * A CDC topic created after the start (a new cluster) must still reach finance.account.
+   * kafkajs cannot add a topic to a running consumer, so once one appears the sink commits what
+   * it holds and subscribes again with it: a rebalance, once in the cluster's life.
+   */
+  private followLateTopics(missing: string[]): void {
+    if (this.lateTopics) return;
+    const { kafka, log, liveness } = this.options;
+    this.lateTopics = watchForTopics(
+      () => kafka.admin(),
+      missing,
+      async (appeared) => {
+        if (this.stopped) return;
+        log.info({ topics: appeared }, "sink: topics created after its start; subscribing again with them");
+        await this.release();
+        if (this.stopped) return;
+        await this.start().catch((e: unknown) => {
+          log.error({ err: e }, "sink could not subscribe again");
+          liveness?.fail("sink", e);
+        });
+      },
+      { log, everyMs: this.options.lateTopicPollMs ?? 10_000 },
+    );
   }
 
   private async onBatch({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
