@@ -43,7 +43,20 @@ export interface VoucherDraft {
   lines: LineDraft[];
 }
 
-/** `<kind>:<merchantId>:<sourceType>:<sourceId>[:<subId>]`, from the document, never the delivery. */
+/**
+ * One part of a key after the kind (SPEC §3): `%` first, so the `%` of an escape is never
+ * escaped again, then `:`, the separator. Nothing else changes, so ids without either (UUIDs)
+ * keep the keys they had before escaping, and each part reads back unambiguously.
+ */
+export function escapeKeyPart(part: string): string {
+  if (!part.includes("%") && !part.includes(":")) return part;
+  return part.replaceAll("%", "%25").replaceAll(":", "%3A");
+}
+
+/**
+ * `<kind>:<merchantId>:<sourceType>:<sourceId>[:<subId>]`, from the document, never the
+ * delivery; every part after the kind escaped, so two documents never share a key.
+ */
 export function idempotencyKey(
   kind: VoucherKind,
   merchantId: string,
@@ -51,8 +64,23 @@ export function idempotencyKey(
   sourceId: string,
   subId?: string,
 ): string {
-  const key = `${kind}:${merchantId}:${sourceType}:${sourceId}`;
-  return subId === undefined ? key : `${key}:${subId}`;
+  const e = escapeKeyPart;
+  const key = `${kind}:${e(merchantId)}:${e(sourceType)}:${e(sourceId)}`;
+  return subId === undefined ? key : `${key}:${e(subId)}`;
+}
+
+/** An escape of escapeKeyPart, read back in one pass so `%253A` becomes `%3A` and no more. */
+const ESCAPE = /%(25|3A)/g;
+const unescapePart = (escaped: string) => (escaped === "%25" ? "%" : ":");
+
+/**
+ * The key as versions before escaping built it: the same parts joined unescaped. An escaped
+ * part holds no `:`, so the separators of a key are exactly its colons. Equal to the key
+ * unless one of its ids contains `:` or `%` — only such a voucher may be stored under
+ * another key by an older version.
+ */
+export function unescapedKey(key: string): string {
+  return key.includes("%") ? key.replace(ESCAPE, unescapePart) : key;
 }
 
 /** Assembles a voucher from its draft and refuses to return one that does not balance. */

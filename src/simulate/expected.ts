@@ -169,6 +169,15 @@ function merchantKnown(w: ExpectedWorld, merchantId: string): void {
   if (!w.merchants.has(merchantId)) throw new DeadLetter("UNRESOLVED", `merchant ${merchantId} unknown`);
 }
 
+/**
+ * SPEC §3's key, written out here rather than taken from the posting rules: the kind, then
+ * each part with `%` written `%25` and then `:` written `%3A`.
+ */
+function keyOf(kind: VoucherKind, ...parts: string[]): string {
+  const escaped = parts.map((p) => p.replaceAll("%", "%25").replaceAll(":", "%3A"));
+  return [kind, ...escaped].join(":");
+}
+
 function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
   checkMoney(e.orderTotal, "orderTotal", "≥0");
   if (e.attempts.length === 0) invalid("no attempts");
@@ -194,18 +203,17 @@ function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
     merchantKnown(w, e.merchantId);
     const received = a.tendered ?? a.amount;
     const change = received.minus(a.amount);
-    const sub = `${e.merchantId}:SALE_ORDER:${e.saleOrderId}:${a.uid}`;
     // DEBIT money, CREDIT revenue, and CREDIT change clearing when change is due.
     vouchers.push({
       kind: "SALE_RECEIPT",
-      key: `SALE_RECEIPT:${sub}`,
+      key: keyOf("SALE_RECEIPT", e.merchantId, "SALE_ORDER", e.saleOrderId, a.uid),
       amount: received,
       lines: change.isZero() ? 2 : 3,
     });
     if (change.greaterThan(0)) {
       vouchers.push({
         kind: "SALE_CHANGE_RETURN",
-        key: `SALE_CHANGE_RETURN:${sub}`,
+        key: keyOf("SALE_CHANGE_RETURN", e.merchantId, "SALE_ORDER", e.saleOrderId, a.uid),
         amount: change,
         lines: 2,
       });
@@ -233,7 +241,7 @@ function purchase(e: PurchaseOrderReceived, w: ExpectedWorld): Outcome {
   // CREDIT each payment; DEBIT inventory when received > 0; ACCOUNTS_PAYABLE for the difference.
   const lines = e.payments.length + (received.greaterThan(0) ? 1 : 0) + (paid.equals(received) ? 0 : 1);
   const amount = paid.greaterThan(received) ? paid : received;
-  const key = `PURCHASE_PAYMENT:${e.merchantId}:PURCHASE_ORDER:${e.purchaseOrderId}`;
+  const key = keyOf("PURCHASE_PAYMENT", e.merchantId, "PURCHASE_ORDER", e.purchaseOrderId);
   return { deadLetter: null, vouchers: [{ kind: "PURCHASE_PAYMENT", key, amount, lines }], skips: [] };
 }
 
@@ -241,7 +249,7 @@ function cogs(e: InventoryIssuedForSale, w: ExpectedWorld): Outcome {
   const cost = checkMoney(e.costBasis, "costBasis", "≥0");
   if (cost.isZero()) return { deadLetter: null, vouchers: [], skips: ["ZERO_COST_BASIS"] };
   merchantKnown(w, e.merchantId);
-  const key = `SALE_COGS:${e.merchantId}:SALE_ORDER:${e.saleOrderId}:${e.attemptUid}`;
+  const key = keyOf("SALE_COGS", e.merchantId, "SALE_ORDER", e.saleOrderId, e.attemptUid);
   return { deadLetter: null, vouchers: [{ kind: "SALE_COGS", key, amount: cost, lines: 2 }], skips: [] };
 }
 
@@ -249,7 +257,7 @@ function adjustment(e: InventoryAdjusted, w: ExpectedWorld): Outcome {
   const delta = checkMoney(e.valueDelta, "valueDelta", "any");
   if (delta.isZero()) return { deadLetter: null, vouchers: [], skips: ["ZERO_VALUE_DELTA"] };
   merchantKnown(w, e.merchantId);
-  const key = `INVENTORY_ADJUSTMENT:${e.merchantId}:INVENTORY_TRACKING:${e.inventoryTrackingId}`;
+  const key = keyOf("INVENTORY_ADJUSTMENT", e.merchantId, "INVENTORY_TRACKING", e.inventoryTrackingId);
   return {
     deadLetter: null,
     vouchers: [{ kind: "INVENTORY_ADJUSTMENT", key, amount: delta.abs(), lines: 2 }],

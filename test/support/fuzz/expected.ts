@@ -36,14 +36,17 @@ export interface Booking {
 
 const fixed = (m: Money) => m.toFixed(4);
 
+/** SPEC §3: every part after the kind with `%` written `%25`, then `:` written `%3A`. */
+const keyPart = (part: string) => part.replaceAll("%", "%25").replaceAll(":", "%3A");
+
 function voucher(
   kind: VoucherKind,
   e: { merchantId: string; currency: string },
-  source: string,
+  source: string[],
   amount: Money,
   lines: [string, Side, Money][],
 ): ExpectedVoucher {
-  const key = `${kind}:${e.merchantId}:${source}`;
+  const key = [kind, ...[e.merchantId, ...source].map(keyPart)].join(":");
   return {
     key,
     voucherId: voucherIdOf(key),
@@ -66,7 +69,7 @@ function sale(e: PaymentSucceeded): Booking {
     const m = a.finance.source.id;
     const received = a.tendered ?? a.amount;
     const change = received.minus(a.amount);
-    const doc = `SALE_ORDER:${e.saleOrderId}:${a.uid}`;
+    const doc = ["SALE_ORDER", e.saleOrderId, a.uid];
     const lines: [string, Side, Money][] = [
       [m, "DEBIT", received],
       [control("SALES_REVENUE"), "CREDIT", a.amount],
@@ -99,7 +102,7 @@ function purchase(e: PurchaseOrderReceived): Booking {
   if (diff.lessThan(0)) lines.push([ap, "CREDIT", diff.negated()]);
   const amount = paid.greaterThan(received) ? paid : received;
   return {
-    vouchers: [voucher("PURCHASE_PAYMENT", e, `PURCHASE_ORDER:${e.purchaseOrderId}`, amount, lines)],
+    vouchers: [voucher("PURCHASE_PAYMENT", e, ["PURCHASE_ORDER", e.purchaseOrderId], amount, lines)],
     skips: [],
   };
 }
@@ -108,7 +111,7 @@ function cogs(e: InventoryIssuedForSale): Booking {
   if (e.costBasis.isZero()) return { vouchers: [], skips: ["ZERO_COST_BASIS"] };
   return {
     vouchers: [
-      voucher("SALE_COGS", e, `SALE_ORDER:${e.saleOrderId}:${e.attemptUid}`, e.costBasis, [
+      voucher("SALE_COGS", e, ["SALE_ORDER", e.saleOrderId, e.attemptUid], e.costBasis, [
         [seededAccountId(e.merchantId, "COGS"), "DEBIT", e.costBasis],
         [seededAccountId(e.merchantId, "INVENTORY"), "CREDIT", e.costBasis],
       ]),
@@ -125,7 +128,7 @@ function adjustment(e: InventoryAdjusted): Booking {
   const [debit, credit] = e.valueDelta.isPositive() ? [inventory, adj] : [adj, inventory];
   return {
     vouchers: [
-      voucher("INVENTORY_ADJUSTMENT", e, `INVENTORY_TRACKING:${e.inventoryTrackingId}`, amount, [
+      voucher("INVENTORY_ADJUSTMENT", e, ["INVENTORY_TRACKING", e.inventoryTrackingId], amount, [
         [debit, "DEBIT", amount],
         [credit, "CREDIT", amount],
       ]),
