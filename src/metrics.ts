@@ -63,6 +63,18 @@ export const metrics = {
     help: "Vouchers whose key was booked with different content (the first posting stands)",
     registers: [registry],
   }),
+  cdcRowsRefused: new Counter({
+    name: "finance_cdc_rows_refused_total",
+    help: "CDC rows refused instead of becoming a version (SPEC §5: an owner change, an account type or status outside the contract), per table and reason",
+    labelNames: ["table", "reason"] as const,
+    registers: [registry],
+  }),
+  referenceVersions: new Gauge({
+    name: "finance_reference_versions",
+    help: "Versions held by the materialized tables, per table (memory grows with changes to reference data)",
+    labelNames: ["table"] as const,
+    registers: [registry],
+  }),
   consumerLag: new Gauge({
     name: "finance_consumer_lag",
     help: "Messages behind the high watermark, per consumer group, topic and partition",
@@ -112,7 +124,17 @@ export function primeCounters(metrics: Metrics, sourceTopics: readonly string[],
   metrics.deadLetters.inc({ topic: voucherTopic, reason: "POSTING_FAILED" }, 0);
   for (const reason of SKIP_REASONS) metrics.skips.inc({ reason }, 0);
   metrics.contentConflicts.inc(0);
+  for (const [table, reasons] of Object.entries(REFUSALS_BY_TABLE)) {
+    for (const reason of reasons) metrics.cdcRowsRefused.inc({ table, reason }, 0);
+  }
 }
+
+/** Which refusals each CDC table can give: owners never change; only accounts have type and status. */
+const REFUSALS_BY_TABLE: Record<string, readonly string[]> = {
+  finance_account: ["OWNER_CHANGED", "INVALID_TYPE", "INVALID_STATUS"],
+  vendor: ["OWNER_CHANGED"],
+  purchase_order: ["OWNER_CHANGED"],
+};
 
 export interface Health {
   live(): boolean;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
+import { TransientInfraError } from "../errors.js";
 import { createConsumer, disconnectForGood } from "../kafka/client.js";
 import { endOffsets } from "../kafka/offsets.js";
 import { followPositions, Positions } from "../kafka/positions.js";
@@ -13,14 +14,25 @@ import {
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { retry } from "../retry.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
-import { applyCdc, type CdcRecord, type DebeziumEnvelope } from "./cdc.js";
+import {
+  applyCdc,
+  CDC_COLUMNS,
+  type CdcOutcome,
+  type CdcRecord,
+  commitTime,
+  type DebeziumEnvelope,
+} from "./cdc.js";
 import type { MaterializedTables } from "./tables.js";
+import { recordOf, type StoredChange, type VersionStore } from "./version-store.js";
 
 /**
- * Feeds the materialized tables from the CDC topics. Every instance reads every partition
- * (a group of its own, never committed), loads up to the end offsets that existed at start
- * before `start()` resolves, then keeps following. Once stopped it stays stopped.
+ * Feeds the materialized tables from the CDC topics. First the versions kept in Postgres are
+ * loaded (SPEC §5: what finance has seen outlives upstream compaction); then every instance
+ * reads every partition (a group of its own, never committed), applying what it had not kept
+ * yet and keeping each new version, up to the end offsets that existed at start before
+ * `start()` resolves, then keeps following. Once stopped it stays stopped.
  */
 export class TableFeed {
   private consumer: Consumer | null = null;
@@ -45,11 +57,15 @@ export class TableFeed {
     private readonly liveness?: Liveness,
     /** How often CDC topics missing at the start are looked for. */
     private readonly lateTopicPollMs = 10_000,
+    /** Where versions are kept; without one (tests) the tables live in memory only. */
+    private readonly store?: VersionStore,
   ) {
     this.groupId = groupPrefix(randomUUID());
   }
 
   async start(): Promise<void> {
+    await this.loadKept();
+    if (this.stopping.signal.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();
     const topics = await presentTopics(admin, ALL_CDC_TOPICS);
@@ -129,6 +145,36 @@ export class TableFeed {
     this.log.info({ topics }, "CDC topics found: their tables follow them now");
   }
 
+  /** The versions kept in Postgres, applied again in their order; waits while Postgres is down. */
+  private async loadKept(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    const started = Date.now();
+    const changes = await this.whileTransient(() => store.load());
+    let broken = 0;
+    for (const change of changes) {
+      try {
+        applyCdc(this.tables, recordOf(change), this.log);
+      } catch (e) {
+        // Written by a version that kept other columns: the topic still has the row, or not.
+        broken++;
+        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+      }
+    }
+    if (broken > 0) this.log.error({ broken }, "kept reference versions not applied");
+    this.log.info({ ms: Date.now() - started, changes: changes.length }, "reference versions loaded");
+  }
+
+  /** Retries an outage of Postgres until it passes or the feed stops. */
+  private whileTransient<T>(work: () => Promise<T>): Promise<T> {
+    return retry(work, {
+      initialMs: 200,
+      maxMs: 5_000,
+      retryIf: (e) => e instanceof TransientInfraError,
+      signal: this.stopping.signal,
+    });
+  }
+
   /** Stops following; a start still loading the tables returns at once. */
   async stop(): Promise<void> {
     this.stopping.abort();
@@ -151,7 +197,8 @@ export class TableFeed {
   private async applyBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
     const topic = batch.topic as CdcTopic;
     await this.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
-    const refused: { offset: string; error: Error }[] = [];
+    const kept: StoredChange[] = [];
+    const broken: { offset: string; error: Error }[] = [];
     for (const m of batch.messages) {
       try {
         const rec: CdcRecord = {
@@ -160,29 +207,61 @@ export class TableFeed {
           value: m.value ? this.codec.decode<DebeziumEnvelope>(m.value) : null,
         };
         const outcome = applyCdc(this.tables, rec, this.log);
-        if (outcome.kind === "ignored")
-          this.log.debug({ topic, offset: m.offset, why: outcome.why }, "CDC record ignored");
+        this.report(outcome, rec, batch.partition, m.offset);
+        if (outcome.kind === "versioned" || outcome.kind === "refused") kept.push(changeOf(rec));
       } catch (e) {
         // A broken CDC row cannot be dead-lettered as an event; events needing it end UNRESOLVED.
         this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
-        refused.push({ offset: m.offset, error: e as Error });
+        broken.push({ offset: m.offset, error: e as Error });
       }
     }
-    // One line per batch: a history of rows nobody can decode (schemas lost by the registry)
-    // would otherwise log a stack trace per row on every start.
-    const [first, last] = [refused[0], refused.at(-1)];
-    if (first && last) {
-      this.log.error(
-        {
-          topic,
-          partition: batch.partition,
-          count: refused.length,
-          offsets: [first.offset, last.offset],
-          err: first.error,
-        },
-        "CDC records not applied",
-      );
+    this.logBroken(topic, batch.partition, broken);
+    const store = this.store;
+    if (store && kept.length > 0) await this.whileTransient(() => store.save(kept));
+    for (const [table, size] of Object.entries(this.tables.sizes)) {
+      this.metrics.referenceVersions.set({ table }, size.versions);
     }
     await heartbeat();
   }
+
+  /** Refused rows are counted and logged at error with both values (SPEC §5 "Owners never change"). */
+  private report(outcome: CdcOutcome, rec: CdcRecord, partition: number, offset: string): void {
+    const at = { topic: rec.topic, partition, offset };
+    if (outcome.kind === "ignored") {
+      this.log.debug({ ...at, why: outcome.why }, "CDC record ignored");
+    } else if (outcome.kind === "refused") {
+      this.metrics.cdcRowsRefused.inc({ table: outcome.table, reason: outcome.reason });
+      this.log.error(
+        { ...at, reason: outcome.reason, row: rec.value?.after },
+        `CDC row refused: ${outcome.message}`,
+      );
+    } else if (outcome.kind === "versioned") {
+      for (const d of outcome.disowned) {
+        this.metrics.cdcRowsRefused.inc({ table: "finance_account", reason: "OWNER_CHANGED" });
+        this.log.error(
+          { ...at, accountId: d.id, claimedBy: d.claimedBy, ownedBy: d.ownedBy },
+          `CDC rows refused: account ${d.id} is merchant ${d.ownedBy}'s seeded account, not merchant ${d.claimedBy}'s`,
+        );
+      }
+    }
+  }
+
+  /** One line per batch: a history of rows nobody can decode would otherwise log a stack trace per row on every start. */
+  private logBroken(topic: string, partition: number, broken: { offset: string; error: Error }[]): void {
+    const [first, last] = [broken[0], broken.at(-1)];
+    if (!first || !last) return;
+    this.log.error(
+      { topic, partition, count: broken.length, offsets: [first.offset, last.offset], err: first.error },
+      "CDC records not applied",
+    );
+  }
+}
+
+/** What is kept of a row that became a version: its contract columns, and when it was committed. */
+function changeOf(rec: CdcRecord): StoredChange {
+  const v = rec.value as DebeziumEnvelope;
+  const after = v.op === "d" ? null : v.after;
+  const id = after ? String(after.id) : (rec.key?.id ?? String(v.before?.id));
+  const row = after && Object.fromEntries(CDC_COLUMNS[rec.topic].map((c) => [c, after[c] ?? null]));
+  return { topic: rec.topic, id, op: v.op, at: commitTime(v), row };
 }

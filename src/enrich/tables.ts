@@ -1,93 +1,131 @@
-import type { Account, AccountType } from "../domain/accounts.js";
+import type { Account } from "../domain/accounts.js";
 import { seededAccountsFor } from "../domain/accounts.js";
 import type { PurchaseOrderRef, VendorRef } from "../domain/context.js";
+import { type PutOutcome, type RefusalReason, VersionedTable } from "./versioned-table.js";
+import { type AsOf, type Version, versionAt } from "./versions.js";
 
 export interface MerchantRow {
   id: string;
   name: string;
+  /** The merchant's book currency: every voucher of its events is in it (SPEC §3). */
   currency: string;
   status: string;
 }
 
+/** An account row that was refused because its merchant's derivation owns the id. */
+export interface DisownedAccount {
+  id: string;
+  claimedBy: string;
+  ownedBy: string;
+}
+
+/** A change to a merchant: what it did, and on a merchant's first version, what that seeded. */
+export type MerchantPut = PutOutcome & { seeded?: Account[]; disowned?: DisownedAccount[] };
+
 /**
- * The local copies of the CDC tables (merchant, finance account, vendor, purchase order),
- * like a Kafka Streams GlobalKTable. Lookups are by id and always merchant-scoped by the
- * caller (see resolve.ts): an entity is returned with its owner so tenancy can be checked.
+ * The local copies of the CDC tables (merchant, finance account, vendor, purchase order), like a
+ * Kafka Streams GlobalKTable, but versioned (SPEC §5 "Time"): each entity keeps the versions
+ * the CDC topic told of, with their source commit times, and a lookup returns the version in
+ * force when the event occurred. Lookups are by id and merchant-scoped by the caller
+ * (resolve.ts): an entity comes with its owner so tenancy can be checked.
  */
 export class MaterializedTables {
-  private readonly merchants = new Map<string, MerchantRow>();
-  /** Per merchant seen on the merchant topic: its seeded accounts' ids by code (UUID v5 costs a hash). */
+  private readonly merchants = new VersionedTable<MerchantRow>({
+    name: "merchant",
+    same: (a, b) => a.currency === b.currency,
+  });
+  /** Per merchant ever seen: its seeded accounts' ids by code (UUID v5 costs a hash). */
   private readonly seeded = new Map<string, ReadonlyMap<string, string>>();
-  private readonly seededAccountIds = new Set<string>();
-  private readonly accounts = new Map<string, Account>();
-  private readonly vendors = new Map<string, VendorRef>();
-  private readonly purchaseOrders = new Map<string, PurchaseOrderRef>();
+  /**
+   * A seeded account as finance creates it, in force from its merchant's first version: the
+   * account topic may add versions (a renamed or archived CASH), never replace this one.
+   */
+  private readonly seededDefaults = new Map<string, Version<Account>>();
+  private readonly accounts = new VersionedTable<Account>({
+    name: "account",
+    owner: (a) => a.merchantId,
+    same: (a, b) => a.code === b.code && a.type === b.type && a.status === b.status,
+    derivedOwner: (id) => this.seededDefaults.get(id)?.row?.merchantId,
+  });
+  private readonly vendors = new VersionedTable<VendorRef>({
+    name: "vendor",
+    owner: (v) => v.merchantId,
+    same: (a, b) => a.name === b.name,
+  });
+  private readonly purchaseOrders = new VersionedTable<PurchaseOrderRef>({
+    name: "purchase order",
+    owner: (po) => po.merchantId,
+    same: (a, b) => a.code === b.code && a.vendorId === b.vendorId,
+  });
 
-  merchant(id: string): MerchantRow | undefined {
-    return this.merchants.get(id);
+  merchant(id: string, at: number): MerchantRow | undefined {
+    return this.merchants.asOf(id, at)?.row;
   }
-  account(id: string): Account | undefined {
-    return this.accounts.get(id);
+
+  /** The account as of `at`; a seeded one's derived default comes first in its history. */
+  account(id: string, at: number): AsOf<Account> | undefined {
+    const seededDefault = this.seededDefaults.get(id);
+    const versions = this.accounts.versions(id);
+    if (seededDefault === undefined) return versions === undefined ? undefined : versionAt(versions, at);
+    return versionAt(versions === undefined ? [seededDefault] : [seededDefault, ...versions], at);
   }
+
   /** The id of a merchant's seeded account with this code, once the merchant has been seen. */
   seededAccountId(merchantId: string, code: string): string | undefined {
     return this.seeded.get(merchantId)?.get(code);
   }
-  vendor(id: string): VendorRef | undefined {
-    return this.vendors.get(id);
+
+  vendor(id: string, at: number): VendorRef | undefined {
+    return this.vendors.asOf(id, at)?.row;
   }
-  purchaseOrder(id: string): PurchaseOrderRef | undefined {
-    return this.purchaseOrders.get(id);
+
+  purchaseOrder(id: string, at: number): PurchaseOrderRef | undefined {
+    return this.purchaseOrders.asOf(id, at)?.row;
   }
 
   /**
-   * Upserts a merchant; the first sighting seeds its default and control accounts, which are
-   * returned (empty when already seeded) so the caller can persist them.
+   * A merchant's version. Its first seeds its default and control accounts (returned, so the
+   * caller can persist them), in force from that version's time; account rows that came
+   * earlier naming another owner for those ids are dropped (returned as `disowned`).
    */
-  upsertMerchant(row: MerchantRow): Account[] {
-    this.merchants.set(row.id, row);
-    if (this.seeded.has(row.id)) return [];
-    const accounts = seededAccountsFor(row.id);
-    this.seeded.set(row.id, new Map(accounts.map((a) => [a.code as string, a.id])));
+  putMerchant(id: string, version: Version<MerchantRow>): MerchantPut {
+    const outcome = this.merchants.put(id, version);
+    if (outcome.kind !== "versioned" || this.seeded.has(id) || version.row === null) return outcome;
+    const accounts = seededAccountsFor(id);
+    this.seeded.set(id, new Map(accounts.map((a) => [a.code as string, a.id])));
+    const disowned: DisownedAccount[] = [];
     for (const a of accounts) {
-      this.seededAccountIds.add(a.id);
-      // A CDC row of a seeded account that came first is newer truth than the defaults.
-      if (!this.accounts.has(a.id)) this.accounts.set(a.id, a);
+      this.seededDefaults.set(a.id, { at: version.at, snapshot: version.snapshot, row: a });
+      const claimedBy = this.accounts.dropIfOwnedOtherThan(a.id, id);
+      if (claimedBy !== undefined) disowned.push({ id: a.id, claimedBy, ownedBy: id });
     }
-    return accounts;
+    return { ...outcome, seeded: accounts, disowned };
   }
 
-  /** The latest row of an account stands, seeded or not; resolution checks what it says. */
-  upsertAccount(a: Account): void {
-    this.accounts.set(a.id, a);
+  putAccount(id: string, version: Version<Account>): PutOutcome {
+    return this.accounts.put(id, version);
   }
 
-  upsertVendor(v: VendorRef): void {
-    this.vendors.set(v.id, { ...v, merchantId: this.sharedMerchantId(v.merchantId) });
+  /** An account row refused for its type or status: reported once, however often it is read. */
+  refuseAccount(signature: string, reason: RefusalReason, message: string): PutOutcome {
+    return this.accounts.refuse(signature, reason, message);
   }
 
-  upsertPurchaseOrder(po: PurchaseOrderRef): void {
-    const vendorId = this.vendors.get(po.vendorId)?.id ?? po.vendorId;
-    this.purchaseOrders.set(po.id, { ...po, merchantId: this.sharedMerchantId(po.merchantId), vendorId });
+  putVendor(id: string, version: Version<VendorRef>): PutOutcome {
+    return this.vendors.put(id, version);
   }
 
-  deleteMerchant(id: string): void {
-    // Its seeded accounts stay: old events may still reference them.
-    this.merchants.delete(id);
-  }
-
-  deleteAccount(id: string): void {
-    const a = this.accounts.get(id);
-    if (!a || this.isSeeded(a)) return;
-    this.accounts.delete(id);
-  }
-
-  deleteVendor(id: string): void {
-    this.vendors.delete(id);
-  }
-
-  deletePurchaseOrder(id: string): void {
-    this.purchaseOrders.delete(id);
+  putPurchaseOrder(id: string, version: Version<PurchaseOrderRef>): PutOutcome {
+    const row = version.row;
+    if (row === null) return this.purchaseOrders.put(id, version);
+    // Purchase orders are the largest table (over 100k rows at a million events), and each
+    // decoded row brings its own copies of the merchant's and vendor's ids: share them.
+    const shared = {
+      ...row,
+      merchantId: this.sharedMerchantId(row.merchantId),
+      vendorId: this.vendors.versions(row.vendorId)?.[0]?.row?.id ?? row.vendorId,
+    };
+    return this.purchaseOrders.put(id, { ...version, row: shared });
   }
 
   get sizes() {
@@ -99,20 +137,7 @@ export class MaterializedTables {
     };
   }
 
-  /**
-   * The merchant's own id string when the merchant is known: purchase orders are the largest
-   * table (over 100k rows at a million events), and each decoded row brings its own copies of
-   * the merchant's and vendor's ids, a third of the table's memory.
-   */
   private sharedMerchantId(id: string): string {
-    return this.merchants.get(id)?.id ?? id;
+    return this.merchants.versions(id)?.[0]?.row?.id ?? id;
   }
-
-  private isSeeded(a: Account): boolean {
-    return this.seededAccountIds.has(a.id);
-  }
-}
-
-export function accountType(value: string): AccountType {
-  return value === "CONTROL" ? "CONTROL" : "MONEY";
 }

@@ -4,8 +4,11 @@ import { asInfraError } from "./pg-errors.js";
 
 /**
  * `replace`: the incoming row is the latest truth (finance_account CDC) and overwrites a
- * different stored one. `insertMissing`: only create absent rows (seeding), so re-seeding a
- * merchant never reverts an account the merchant has since renamed.
+ * different stored one — of the same owner only: owners never change (SPEC §5), so a row
+ * naming another merchant leaves the account as it was. `insertMissing`: seeding creates
+ * absent rows, so re-seeding a merchant never reverts an account the merchant has since
+ * renamed; a seeded id is owned by derivation, so a row stored for it under another merchant
+ * (an account row that came before its merchant did) is replaced by the seeded account.
  */
 export type AccountWriteMode = "replace" | "insertMissing";
 
@@ -16,14 +19,16 @@ const INSERT = `
     AS x(id text, merchant_id text, code text, name_en text, name_vi text, type text, status text)
   ON CONFLICT (account_id) DO`;
 
+const UPDATE_ALL = ` UPDATE SET merchant_id = EXCLUDED.merchant_id, code = EXCLUDED.code, name_en = EXCLUDED.name_en,
+      name_vi = EXCLUDED.name_vi, type = EXCLUDED.type, status = EXCLUDED.status, updated_at = now()`;
+
 const ON_CONFLICT: Record<AccountWriteMode, string> = {
-  insertMissing: " NOTHING",
+  insertMissing: `${UPDATE_ALL} WHERE a.merchant_id <> EXCLUDED.merchant_id`,
   // the WHERE keeps unchanged replays from rewriting rows (and bumping updated_at)
-  replace: ` UPDATE SET merchant_id = EXCLUDED.merchant_id, code = EXCLUDED.code, name_en = EXCLUDED.name_en,
-      name_vi = EXCLUDED.name_vi, type = EXCLUDED.type, status = EXCLUDED.status, updated_at = now()
-    WHERE (a.merchant_id, a.code, a.name_en, a.name_vi, a.type, a.status)
-      IS DISTINCT FROM (EXCLUDED.merchant_id, EXCLUDED.code, EXCLUDED.name_en, EXCLUDED.name_vi, EXCLUDED.type,
-        EXCLUDED.status)`,
+  replace: `${UPDATE_ALL}
+    WHERE a.merchant_id = EXCLUDED.merchant_id
+      AND (a.code, a.name_en, a.name_vi, a.type, a.status)
+      IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.name_en, EXCLUDED.name_vi, EXCLUDED.type, EXCLUDED.status)`,
 };
 
 /** Writes accounts in one statement; returns how many rows were created or changed. */

@@ -5,6 +5,7 @@ import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { TableFeed } from "../enrich/table-feed.js";
 import { MaterializedTables } from "../enrich/tables.js";
+import { PostgresVersionStore } from "../enrich/version-store.js";
 import {
   createConsumer,
   createProducer,
@@ -66,6 +67,8 @@ export class PostingService {
       options.log,
       options.metrics,
       options.liveness,
+      undefined,
+      new PostgresVersionStore(options.pool),
     );
   }
 

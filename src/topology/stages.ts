@@ -95,13 +95,13 @@ export async function resolve(
   for (const item of batch.items) {
     const p = item.state;
     if (p.stage !== "validated") continue;
-    const ctx = () => resolveNow(tables, p.event.merchantId, p.rule.needs(p.event));
+    const ctx = () => resolveNow(tables, p.event, p.rule.needs(p.event));
     item.state = settle(item, "resolution", () => ({ ...p, stage: "resolved", ctx: ctx() }));
     const now = item.state;
     if (now.stage !== "failed" || !(now.error instanceof UnresolvedError)) continue;
     // Those still missing a reference wait together, so a batch waits at most one timeout.
     waiting.push(
-      resolveWithin(tables, p.event.merchantId, p.rule.needs(p.event), policy).then(
+      resolveWithin(tables, p.event, p.rule.needs(p.event), policy).then(
         (ctx) => {
           item.state = { ...p, stage: "resolved", ctx };
         },

@@ -1,3 +1,6 @@
+import { anySizeKeys } from "./any-size-keys.js";
+import { referenceVersions } from "./reference-versions.js";
+
 /**
  * Versioned schema migrations for schema `finance`, applied in order by `migrate()`.
  * Kept as TypeScript rather than .sql files so they ship inside the compiled package with no
@@ -95,4 +98,8 @@ CREATE TABLE finance.content_conflict (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial", sql: initial },
+  anySizeKeys,
+  referenceVersions,
+];

@@ -1,0 +1,120 @@
+import { type AsOf, type Version, versionAt } from "./versions.js";
+
+/** Why a CDC row was refused instead of becoming a version (SPEC §5 "Owners never change"). */
+export type RefusalReason = "OWNER_CHANGED" | "INVALID_TYPE" | "INVALID_STATUS";
+
+/** What one CDC row did to a table. */
+export type PutOutcome =
+  | { kind: "versioned" }
+  /** Nothing a voucher or a check uses changed (a re-snapshot, a column nobody reads). */
+  | { kind: "unchanged" }
+  /**
+   * Seen before: a version already held (loaded from the store, or a change sent again), or a
+   * refusal already reported. Known by content, not offset: topics restart their offsets.
+   */
+  | { kind: "known" }
+  | { kind: "refused"; reason: RefusalReason; message: string };
+
+export interface TableRules<Row> {
+  /** Names the table in messages and metrics. */
+  name: string;
+  /** The merchant a row says owns the entity; none for the merchant table itself. */
+  owner?(row: Row): string;
+  /** True when nothing a voucher or a check uses differs between the two rows. */
+  same(a: Row, b: Row): boolean;
+  /** The owner an id has by derivation (seeded accounts), before any row of its own. */
+  derivedOwner?(id: string): string | undefined;
+}
+
+/**
+ * A CDC table that keeps each entity's versions (SPEC §5): a row becomes a new version only
+ * when a field that matters changes; a row naming another owner than the entity's first is
+ * refused, also after a delete.
+ */
+export class VersionedTable<Row> {
+  private readonly entities = new Map<string, Version<Row>[]>();
+  /** Refusals already reported, by entity, commit time and claimed owner. */
+  private readonly refusals = new Set<string>();
+  private versionCount = 0;
+
+  constructor(private readonly rules: TableRules<Row>) {}
+
+  versions(id: string): readonly Version<Row>[] | undefined {
+    return this.entities.get(id);
+  }
+
+  asOf(id: string, at: number): AsOf<Row> | undefined {
+    const versions = this.entities.get(id);
+    return versions === undefined ? undefined : versionAt(versions, at);
+  }
+
+  /** The entity's owner: by derivation, else the merchant it was first seen with. */
+  ownerOf(id: string): string | undefined {
+    const derived = this.rules.derivedOwner?.(id);
+    if (derived !== undefined) return derived;
+    const versions = this.entities.get(id);
+    return versions === undefined ? undefined : this.firstOwner(versions);
+  }
+
+  put(id: string, version: Version<Row>): PutOutcome {
+    const versions = this.entities.get(id);
+    const row = version.row;
+    if (versions?.some((v) => this.isSame(v, version))) return { kind: "known" };
+    const claimed = row === null ? undefined : this.rules.owner?.(row);
+    if (claimed !== undefined) {
+      const owner = this.ownerOf(id);
+      if (owner !== undefined && owner !== claimed) {
+        return this.refuse(
+          `${id}\u0000${version.at}\u0000${claimed}`,
+          "OWNER_CHANGED",
+          `${this.rules.name} ${id} belongs to merchant ${owner}; a row moving it to ${claimed} is refused`,
+        );
+      }
+    }
+    const last = versions?.at(-1);
+    const lastRow = last?.row ?? null;
+    const unchanged = row === null ? lastRow === null : lastRow !== null && this.rules.same(lastRow, row);
+    if (unchanged) return { kind: "unchanged" };
+    if (versions === undefined) this.entities.set(id, [version]);
+    else versions.push(version);
+    this.versionCount++;
+    return { kind: "versioned" };
+  }
+
+  /** A refusal the caller reports once: seen again (a restart re-reading its topic), it is known. */
+  refuse(signature: string, reason: RefusalReason, message: string): PutOutcome {
+    if (this.refusals.has(signature)) return { kind: "known" };
+    this.refusals.add(signature);
+    return { kind: "refused", reason, message };
+  }
+
+  /** The same change: same commit time and the same fields that matter (or both deletes). */
+  private isSame(a: Version<Row>, b: Version<Row>): boolean {
+    if (a.at !== b.at) return false;
+    return a.row === null || b.row === null ? a.row === b.row : this.rules.same(a.row, b.row);
+  }
+
+  /**
+   * Drops an entity whose history names another owner than its derived one (an account row
+   * for a seeded id that came before its merchant did). Returns the owner it had, if it differed.
+   */
+  dropIfOwnedOtherThan(id: string, owner: string): string | undefined {
+    const versions = this.entities.get(id);
+    const seen = versions === undefined ? undefined : this.firstOwner(versions);
+    if (versions === undefined || seen === undefined || seen === owner) return undefined;
+    this.entities.delete(id);
+    this.versionCount -= versions.length;
+    return seen;
+  }
+
+  private firstOwner(versions: readonly Version<Row>[]): string | undefined {
+    const owner = this.rules.owner;
+    if (owner === undefined) return undefined;
+    for (const v of versions) if (v.row !== null) return owner(v.row);
+    return undefined;
+  }
+
+  get size(): { entities: number; versions: number } {
+    return { entities: this.entities.size, versions: this.versionCount };
+  }
+}
