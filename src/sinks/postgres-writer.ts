@@ -1,8 +1,10 @@
 import type { PoolClient } from "pg";
 import type { LedgerLine, Voucher, VoucherKind } from "../domain/voucher.js";
 import { voucherDefects } from "../domain/voucher-check.js";
+import { voucherIdOf } from "../ids.js";
 import type { Logger } from "../log.js";
 import { formatMoney } from "../money.js";
+import { unescapedKey } from "../rules/voucher-builder.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
 import { copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./db.js";
@@ -18,6 +20,7 @@ export type VoucherJson = Omit<Voucher, "amount" | "lines"> & {
 };
 
 export interface ContentConflict {
+  /** The key of the voucher that stands: the incoming copy's, or the legacy key it is stored under. */
   key: string;
   storedHash: string;
   incomingHash: string;
@@ -39,6 +42,8 @@ export interface BatchResult {
 
 interface Staged {
   v: Voucher;
+  /** Its voucher id as Postgres prints a uuid, which is how the sink matches rows to copies. */
+  id: string;
   ord: number;
   hash: string;
 }
@@ -66,39 +71,42 @@ const STAGING_DDL = `
 
 const cols = VOUCHER_ROW.join(", ");
 /**
- * First copy of each key wins (DISTINCT ON by batch order); lines follow only the vouchers this
- * statement really inserted. Keys are inserted in sorted order so two writers that overlap
- * during a rebalance lock rows in the same order. No conflict target: a concurrent writer's
- * row may collide on voucher_id as well as on the key, and either is the same voucher.
+ * First copy of each voucher wins (DISTINCT ON by batch order); lines follow only the vouchers
+ * this statement really inserted. Vouchers are inserted in voucher-id order so two writers that
+ * overlap during a rebalance lock rows in the same order. By voucher_id, the primary key and the
+ * UUID v5 of the key, which makes the key unique (migration 2): the key itself has no btree.
  */
 const INSERT_SQL = `
   WITH ins AS (
     INSERT INTO finance.voucher (${cols})
-    SELECT DISTINCT ON (idempotency_key) ${cols} FROM pg_temp.stage_voucher ORDER BY idempotency_key, ord
-    ON CONFLICT DO NOTHING
-    RETURNING voucher_id, idempotency_key
+    SELECT DISTINCT ON (voucher_id) ${cols} FROM pg_temp.stage_voucher ORDER BY voucher_id, ord
+    ON CONFLICT (voucher_id) DO NOTHING
+    RETURNING voucher_id
   ), lines AS (
     INSERT INTO finance.ledger_line (${LINE_ROW.join(", ")})
     SELECT ${LINE_ROW.map((c) => `l.${c}`).join(", ")} FROM pg_temp.stage_line l JOIN ins USING (voucher_id)
   )
-  SELECT idempotency_key FROM ins`;
+  SELECT voucher_id FROM ins`;
 
-/** Every listed staged copy ($1, by ord) whose content differs from the row that now stands for its key. */
+/** Every listed staged copy ($1, by ord) whose content differs from the row that now stands for it. */
 const CONFLICTS_SQL = `
   SELECT s.ord, v.content_hash AS stored_hash, ${STORED_VOUCHER_JSON} AS stored
   FROM pg_temp.stage_voucher s
   -- OFFSET 0 keeps this a per-row index probe: unfenced, the planner may hash the whole table
-  CROSS JOIN LATERAL (SELECT * FROM finance.voucher v WHERE v.idempotency_key = s.idempotency_key OFFSET 0) v
+  CROSS JOIN LATERAL (SELECT * FROM finance.voucher v WHERE v.voucher_id = s.voucher_id OFFSET 0) v
   WHERE s.ord = ANY($1::int[]) AND v.content_hash <> s.content_hash
   ORDER BY s.ord`;
 
-/** One row per distinct wrong version; seeing it again only bumps its counter. */
+/**
+ * One row per distinct wrong version; seeing it again only bumps its counter. By the key's md5
+ * (migration 2), so a key of any size is recorded.
+ */
 const RECORD_CONFLICTS_SQL = `
   INSERT INTO finance.content_conflict (idempotency_key, stored_hash, incoming_hash, incoming, stored, occurrences)
   SELECT key, stored_hash, incoming_hash, incoming, stored, n
   FROM jsonb_to_recordset($1::jsonb)
     AS x(key text, stored_hash text, incoming_hash text, incoming jsonb, stored jsonb, n int)
-  ON CONFLICT (idempotency_key, incoming_hash) DO UPDATE
+  ON CONFLICT ((md5(idempotency_key)), incoming_hash) DO UPDATE
   SET occurrences = finance.content_conflict.occurrences + EXCLUDED.occurrences, last_detected_at = now()`;
 
 export function voucherJson(v: Voucher): VoucherJson {
@@ -159,57 +167,61 @@ async function recordConflicts(client: PoolClient, conflicts: ContentConflict[])
   await client.query(RECORD_CONFLICTS_SQL, [JSON.stringify(rows)]);
 }
 
-const byKey = (a: Staged, b: Staged) =>
-  a.v.idempotencyKey < b.v.idempotencyKey ? -1 : a.v.idempotencyKey > b.v.idempotencyKey ? 1 : 0;
+/** uuid order, the order Postgres sorts a uuid column in, so a COPY and a staging insert lock alike. */
+const byVoucherId = (a: Staged, b: Staged) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The ledger-line rows of these vouchers, each tied to its voucher. */
 const lineRowsOf = (staged: readonly Staged[]) =>
   staged.flatMap((s) => s.v.lines.map((l) => [s.v.voucherId, ...rowOf(LINE_COLUMNS, l)]));
 
 const STORED_HASHES_SQL =
-  "SELECT idempotency_key, content_hash FROM finance.voucher WHERE idempotency_key = ANY($1::text[])";
+  "SELECT voucher_id, content_hash FROM finance.voucher WHERE voucher_id = ANY($1::uuid[])";
+
+/** The first copy of each voucher in a batch, by voucher id. */
+type FirstCopies = ReadonlyMap<string, Staged>;
 
 /**
- * The copies of a batch whose keys nothing holds yet, when every other copy is a replay: its
- * key is stored, or came earlier in the batch, with the same content hash. Null when some copy
- * differs from what stands for its key (a conflict to record, or a legacy hash to compare), which
- * the staging path sorts out. One index probe per key, so a redelivered or replayed batch costs
- * a read rather than a staged insert.
+ * The copies of a batch whose vouchers nothing holds yet, when every other copy is a replay: its
+ * voucher is stored, or came earlier in the batch, with the same content hash. Null when some
+ * copy differs from what stands for it (a conflict to record, or a legacy hash to compare), which
+ * the staging path sorts out. One primary-key probe per voucher, so a redelivered or replayed
+ * batch costs a read rather than a staged insert.
  */
 async function newCopiesIfOnlyReplays(
   client: PoolClient,
-  staged: readonly Staged[],
-  firstOf: ReadonlyMap<string, number>,
+  pending: readonly Staged[],
+  firstOf: FirstCopies,
 ): Promise<Staged[] | null> {
-  const { rows } = await client.query<{ idempotency_key: string; content_hash: string }>(STORED_HASHES_SQL, [
-    [...firstOf.keys()],
-  ]);
-  const stored = new Map(rows.map((r) => [r.idempotency_key, r.content_hash]));
+  if (pending.length === 0) return [];
+  const ids = distinctIds(pending);
+  const { rows } = await client.query<{ voucher_id: string; content_hash: string }>(STORED_HASHES_SQL, [ids]);
+  const stored = new Map(rows.map((r) => [r.voucher_id, r.content_hash]));
   const fresh: Staged[] = [];
-  for (const s of staged) {
-    const first = staged[firstOf.get(s.v.idempotencyKey) as number] as Staged;
-    const standing = stored.get(s.v.idempotencyKey) ?? (first === s ? undefined : first.hash);
+  for (const s of pending) {
+    const first = firstOf.get(s.id) as Staged;
+    const standing = stored.get(s.id) ?? (first === s ? undefined : first.hash);
     if (standing === undefined) fresh.push(s);
     else if (standing !== s.hash) return null;
   }
   return fresh;
 }
 
+const distinctIds = (staged: readonly Staged[]) => [...new Set(staged.map((s) => s.id))];
+
 /**
  * New vouchers COPYed straight into the tables: 15–20% less Postgres CPU per voucher than
  * staging them and inserting with ON CONFLICT. Inside a savepoint, so when Postgres refuses
- * anything (a key another instance stored since the probe, during a rebalance; or content it
+ * anything (a voucher another instance stored since the probe, during a rebalance; or content it
  * rejects) the batch rolls back to before it and false sends the caller down the staging path,
- * which sorts replays, conflicts and refusals out as it always has. In key order, so two
- * writers COPYing overlapping batches take their row locks in the same order. (The staging
- * insert orders by the database's collation: should a COPY and a staging insert ever lock in
- * opposite orders, Postgres breaks the deadlock and the flush is retried as transient.)
+ * which sorts replays, conflicts and refusals out as it always has. In voucher-id order, the
+ * staging insert's order too, so two writers COPYing or inserting overlapping batches take
+ * their row locks in the same order.
  */
 async function copiedDirectly(client: PoolClient, fresh: readonly Staged[]): Promise<boolean> {
   if (fresh.length === 0) return true;
   await client.query("SAVEPOINT direct_copy");
   try {
-    const rows = [...fresh].sort(byKey).map((s) => [...rowOf(VOUCHER_COLUMNS, s.v), s.hash]);
+    const rows = [...fresh].sort(byVoucherId).map((s) => [...rowOf(VOUCHER_COLUMNS, s.v), s.hash]);
     await copyRows(client, "finance.voucher", VOUCHER_ROW, rows);
     await copyRows(client, "finance.ledger_line", LINE_ROW, lineRowsOf(fresh));
   } catch (e) {
@@ -219,6 +231,142 @@ async function copiedDirectly(client: PoolClient, fresh: readonly Staged[]): Pro
   }
   await client.query("RELEASE SAVEPOINT direct_copy");
   return true;
+}
+
+/**
+ * Stages the copies and inserts the first of each voucher nothing holds yet; returns the ids
+ * it inserted and the copies that differ from what stands for them, recorded as conflicts.
+ */
+async function stagedInsert(
+  client: PoolClient,
+  staged: readonly Staged[],
+  pending: readonly Staged[],
+  firstOf: FirstCopies,
+): Promise<{ inserted: Set<string>; conflicts: ContentConflict[] }> {
+  const isFirst = (s: Staged) => firstOf.get(s.id) === s;
+  // later copies of a voucher inside the batch are replays: their lines are never needed
+  const firstLines = lineRowsOf(pending.filter(isFirst));
+  await client.query(STAGING_DDL);
+  await copyRows(
+    client,
+    "pg_temp.stage_voucher",
+    ["ord", ...VOUCHER_ROW],
+    pending.map((s) => [s.ord, ...rowOf(VOUCHER_COLUMNS, s.v), s.hash]),
+  );
+  await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
+  const { rows } = await client.query<{ voucher_id: string }>(INSERT_SQL);
+  const inserted = new Set(rows.map((r) => r.voucher_id));
+  const conflicts: ContentConflict[] = [];
+  // Only the copies this statement did not insert can differ from what stands for them.
+  const notInserted = pending.filter((s) => !(isFirst(s) && inserted.has(s.id))).map((s) => s.ord);
+  if (notInserted.length === 0) return { inserted, conflicts };
+  const differing = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
+    CONFLICTS_SQL,
+    [notInserted],
+  );
+  const legacy = differing.rows.filter((row) => isLegacyHash(row.stored_hash));
+  const current = new Map(legacy.map((row) => [row.stored.voucherId, contentHash(row.stored)]));
+  await upgradeLegacyHashes(client, current);
+  for (const row of differing.rows) {
+    const s = staged[row.ord] as Staged;
+    // A legacy hash also covered occurredAt: compare the stored content by today's layout.
+    if (current.get(row.stored.voucherId) === s.hash) continue;
+    conflicts.push({
+      key: s.v.idempotencyKey,
+      storedHash: row.stored_hash,
+      incomingHash: s.hash,
+      stored: row.stored,
+      incoming: s.v,
+    });
+  }
+  if (conflicts.length > 0) await recordConflicts(client, conflicts);
+  return { inserted, conflicts };
+}
+
+/** A stored voucher, with its hash as stored. */
+interface StoredRow {
+  content_hash: string;
+  stored: VoucherJson;
+}
+
+const STORED_VOUCHERS_SQL = `
+  SELECT v.content_hash, ${STORED_VOUCHER_JSON} AS stored FROM finance.voucher v
+  WHERE v.voucher_id = ANY($1::uuid[])`;
+
+/** The copies whose key has escapes, by the voucher id of their legacy (unescaped) key. */
+function legacyCandidates(staged: readonly Staged[]): Map<string, Staged[]> {
+  const byLegacyId = new Map<string, Staged[]>();
+  for (const s of staged) {
+    const legacyKey = unescapedKey(s.v.idempotencyKey);
+    if (legacyKey === s.v.idempotencyKey) continue;
+    const id = voucherIdOf(legacyKey);
+    const copies = byLegacyId.get(id);
+    if (copies) copies.push(s);
+    else byLegacyId.set(id, [s]);
+  }
+  return byLegacyId;
+}
+
+/**
+ * Whether the stored voucher is the one an older version booked for this copy's document:
+ * under the copy's legacy key, from the same kind, merchant and source document. Two documents
+ * whose ids shared one legacy key (order `SO-1:A` attempt `1`, order `SO-1` attempt `A:1`)
+ * differ in their source id, so only the one that was booked matches; the other is new.
+ */
+function isLegacyCopy(stored: VoucherJson, v: Voucher): boolean {
+  return (
+    stored.idempotencyKey === unescapedKey(v.idempotencyKey) &&
+    stored.kind === v.kind &&
+    stored.merchantId === v.merchantId &&
+    stored.source.type === v.source.type &&
+    stored.source.id === v.source.id
+  );
+}
+
+/**
+ * SPEC §3 across the upgrade to escaped keys: a copy whose ids contain `:` or `%` may already be
+ * stored by an older version, under its unescaped key and that key's voucher id. Each such copy
+ * is a replay of it, or a conflict with it (recorded), and is never inserted. One query, and
+ * only for copies whose keys have escapes, so a batch of plain ids costs nothing more.
+ * Returns the copies it settled and the conflicts among them.
+ */
+async function settleLegacyCopies(
+  client: PoolClient,
+  staged: readonly Staged[],
+): Promise<{ settled: Set<Staged>; conflicts: ContentConflict[] }> {
+  const settled = new Set<Staged>();
+  const conflicts: ContentConflict[] = [];
+  const candidates = legacyCandidates(staged);
+  if (candidates.size === 0) return { settled, conflicts };
+  const { rows } = await client.query<StoredRow>(STORED_VOUCHERS_SQL, [[...candidates.keys()]]);
+  const upgraded = new Map<string, string>();
+  for (const { content_hash, stored } of rows) {
+    const copies = (candidates.get(stored.voucherId) ?? []).filter((s) => isLegacyCopy(stored, s.v));
+    if (copies.length === 0) continue;
+    // A legacy hash also covered occurredAt: compare the stored content by today's layout.
+    const standing = isLegacyHash(content_hash) ? contentHash(stored) : content_hash;
+    if (standing !== content_hash) upgraded.set(stored.voucherId, standing);
+    for (const s of copies) {
+      settled.add(s);
+      // the same content booked under the stored voucher's identity is what a replay hashes to
+      const asStored = contentHash({
+        ...s.v,
+        voucherId: stored.voucherId,
+        idempotencyKey: stored.idempotencyKey,
+      });
+      if (asStored === standing) continue;
+      conflicts.push({
+        key: stored.idempotencyKey,
+        storedHash: content_hash,
+        incomingHash: asStored,
+        stored,
+        incoming: s.v,
+      });
+    }
+  }
+  await upgradeLegacyHashes(client, upgraded);
+  if (conflicts.length > 0) await recordConflicts(client, conflicts);
+  return { settled, conflicts };
 }
 
 /**
@@ -250,70 +398,38 @@ export async function writeCheckedVoucherBatch(
   const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [], via: "staging" };
   if (vouchers.length === 0) return result;
 
-  const firstOf = new Map<string, number>();
+  const firstOf = new Map<string, Staged>();
   const staged: Staged[] = vouchers.map((v, ord) => {
-    if (!firstOf.has(v.idempotencyKey)) firstOf.set(v.idempotencyKey, ord);
-    return { v, ord, hash: contentHash(v) };
+    const s = { v, id: v.voucherId.toLowerCase(), ord, hash: contentHash(v) };
+    if (!firstOf.has(s.id)) firstOf.set(s.id, s);
+    return s;
   });
 
-  const insertedKeys = await inTransaction(db, "write voucher batch", async (client) => {
+  const insertedIds = await inTransaction(db, "write voucher batch", async (client) => {
     await client.query(NO_JIT);
-    const fresh = await newCopiesIfOnlyReplays(client, staged, firstOf);
+    const legacy = await settleLegacyCopies(client, staged);
+    result.conflicts.push(...legacy.conflicts);
+    const pending = legacy.settled.size === 0 ? staged : staged.filter((s) => !legacy.settled.has(s));
+    const fresh = await newCopiesIfOnlyReplays(client, pending, firstOf);
     if (fresh && (await copiedDirectly(client, fresh))) {
       result.via = "copy";
-      return new Set(fresh.map((s) => s.v.idempotencyKey));
+      return new Set(fresh.map((s) => s.id));
     }
-    // later copies of a key inside the batch are replays: their lines are never needed
-    const firstLines = lineRowsOf(staged.filter((s) => firstOf.get(s.v.idempotencyKey) === s.ord));
-    await client.query(STAGING_DDL);
-    await copyRows(
-      client,
-      "pg_temp.stage_voucher",
-      ["ord", ...VOUCHER_ROW],
-      staged.map((s) => [s.ord, ...rowOf(VOUCHER_COLUMNS, s.v), s.hash]),
-    );
-    await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
-    const { rows } = await client.query<{ idempotency_key: string }>(INSERT_SQL);
-    const keys = new Set(rows.map((r) => r.idempotency_key));
-    // Only the copies this statement did not insert can differ from what stands for their key.
-    const notInserted = staged
-      .filter((s) => !(firstOf.get(s.v.idempotencyKey) === s.ord && keys.has(s.v.idempotencyKey)))
-      .map((s) => s.ord);
-    if (notInserted.length > 0) {
-      const differing = await client.query<{ ord: number; stored_hash: string; stored: VoucherJson }>(
-        CONFLICTS_SQL,
-        [notInserted],
-      );
-      const legacy = differing.rows.filter((row) => isLegacyHash(row.stored_hash));
-      const current = new Map(legacy.map((row) => [row.stored.voucherId, contentHash(row.stored)]));
-      await upgradeLegacyHashes(client, current);
-      for (const row of differing.rows) {
-        const s = staged[row.ord] as Staged;
-        // A legacy hash also covered occurredAt: compare the stored content by today's layout.
-        if (current.get(row.stored.voucherId) === s.hash) continue;
-        result.conflicts.push({
-          key: s.v.idempotencyKey,
-          storedHash: row.stored_hash,
-          incomingHash: s.hash,
-          stored: row.stored,
-          incoming: s.v,
-        });
-      }
-      if (result.conflicts.length > 0) await recordConflicts(client, result.conflicts);
-    }
-    return keys;
+    const { inserted, conflicts } = await stagedInsert(client, staged, pending, firstOf);
+    result.conflicts.push(...conflicts);
+    return inserted;
   });
 
   const debug = log.isLevelEnabled("debug");
   const conflicting = new Set(result.conflicts.map((c) => c.incoming));
   for (const s of staged) {
-    const key = s.v.idempotencyKey;
-    if (firstOf.get(key) === s.ord && insertedKeys.has(key)) {
+    if (firstOf.get(s.id) === s && insertedIds.has(s.id)) {
       bump(result.inserted, s.v.kind);
     } else if (!conflicting.has(s.v)) {
       // a conflicting copy is counted as a conflict only, never also as a replay (SPEC §7)
       bump(result.replayed, s.v.kind);
-      if (debug) log.debug({ idempotencyKey: key, eventId: s.v.origin.eventId }, "idempotent replay");
+      if (debug)
+        log.debug({ idempotencyKey: s.v.idempotencyKey, eventId: s.v.origin.eventId }, "idempotent replay");
     }
   }
   for (const c of result.conflicts) {

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
 import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import type { Migration } from "../../src/sinks/migrations/index.js";
+import { MIGRATIONS, type Migration } from "../../src/sinks/migrations/index.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 const dbs: ThrowawayDb[] = [];
@@ -23,6 +24,9 @@ async function financeTables(pool: pg.Pool): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
+/** Every version this build knows, in order: what a fresh database gets. */
+const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
+
 async function versions(pool: pg.Pool): Promise<number[]> {
   const { rows } = await pool.query<{ version: number }>(
     "SELECT version FROM finance.schema_migrations ORDER BY 1",
@@ -33,19 +37,20 @@ async function versions(pool: pg.Pool): Promise<number[]> {
 describe("migrate", () => {
   it("creates the schema once and is a no-op the second time", async () => {
     const pool = (await freshDb()).pool();
-    assert.deepEqual(await migrate(pool, log), { applied: [1] });
+    assert.deepEqual(await migrate(pool, log), { applied: ALL_VERSIONS });
     const tables = await financeTables(pool);
     assert.deepEqual(tables, [
       "account",
       "content_conflict",
       "dead_letter",
       "ledger_line",
+      "reference_version",
       "schema_migrations",
       "voucher",
     ]);
     assert.deepEqual(await migrate(pool, log), { applied: [] });
     assert.deepEqual(await financeTables(pool), tables);
-    assert.deepEqual(await versions(pool), [1]);
+    assert.deepEqual(await versions(pool), ALL_VERSIONS);
   });
 
   it("lets concurrent instances take turns: one applies, the others find it done", async () => {
@@ -53,10 +58,14 @@ describe("migrate", () => {
     const results = await Promise.all(
       [db.pool(1), db.pool(1), db.pool(1), db.pool(1)].map((p) => migrate(p, log)),
     );
-    assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [], [1]]);
+    assert.deepEqual(
+      results.map((r) => r.applied.length).sort(),
+      [0, 0, 0, ALL_VERSIONS.length],
+      "one instance applied every version",
+    );
+    assert.deepEqual(results.find((r) => r.applied.length > 0)?.applied, ALL_VERSIONS);
     const pool = db.pool();
-    assert.deepEqual(await versions(pool), [1]);
-    assert.equal((await financeTables(pool)).length, 6);
+    assert.deepEqual(await versions(pool), ALL_VERSIONS);
   });
 
   it("commits each migration on its own: a failure keeps earlier versions and rolls back its own DDL", async () => {
@@ -168,11 +177,25 @@ describe("schema constraints", () => {
     await assert.rejects(insertLine(1, "CREDIT", "10"), violates("23505", /ledger_line_pkey/));
   });
 
-  it("rejects a second voucher with the same idempotency key", async () => {
-    await assert.rejects(
-      insertVoucher({ voucher_id: "00000000-0000-4000-8000-000000000002" }),
-      violates("23505", /idempotency_key/),
-    );
+  it("rejects a second voucher with the same voucher id: the key's UUID v5 makes the key unique", async () => {
+    await assert.rejects(insertVoucher({ idempotency_key: "K2" }), violates("23505", /voucher_pkey/));
+  });
+
+  it("takes a key of any size, in voucher and content_conflict, and finds a voucher by its key", async () => {
+    // incompressible, and far past the ~2.7 kB a btree index row holds
+    const key = `K-${randomBytes(4_000).toString("hex")}`;
+    const id = "00000000-0000-4000-8000-000000000005";
+    await insertVoucher({ voucher_id: id, idempotency_key: key });
+    const { rows } = await pool.query("SELECT voucher_id FROM finance.voucher WHERE idempotency_key = $1", [
+      key,
+    ]);
+    assert.deepEqual(rows, [{ voucher_id: id }]);
+    const conflict = `INSERT INTO finance.content_conflict (idempotency_key, stored_hash, incoming_hash, incoming)
+      VALUES ($1, 's', 'i', '{}')`;
+    await pool.query(conflict, [key]);
+    // one row per key and wrong version, whatever the key's size
+    await assert.rejects(pool.query(conflict, [key]), violates("23505", /content_conflict_key_version_idx/));
+    await pool.query(conflict, [`${key}x`]);
   });
 
   it("rejects bad voucher type, party type and non-positive amounts", async () => {
