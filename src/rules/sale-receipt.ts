@@ -33,6 +33,9 @@ type RoutedAttempt = PaymentAttempt & { finance: { source: { id: string } } };
 
 const isRouted = (a: PaymentAttempt): a is RoutedAttempt => a.finance !== null && a.finance !== undefined;
 
+/** The one method that may carry `tendered` (SPEC §3), spelled exactly so. */
+const CASH_METHOD = "CASH";
+
 /** Cash handed over; for non-cash tenders what the attempt pays. */
 const receivedOf = (a: PaymentAttempt): Money => a.tendered ?? a.amount;
 const changeOf = (a: PaymentAttempt): Money => receivedOf(a).minus(a.amount);
@@ -42,6 +45,10 @@ function validateAttempt(a: PaymentAttempt, at: string): void {
   requireId(a.uid, `${at}.uid`);
   const amount = requirePositive(a.amount, `${at}.amount`);
   if (a.tendered !== null && a.tendered !== undefined) {
+    // Only cash is handed over and given change: a tender on a card would book money never received.
+    if (a.method !== CASH_METHOD) {
+      throw new InvalidPayloadError(`${at}.tendered is set on a ${String(a.method)} attempt (cash only)`);
+    }
     const tendered = requirePositive(a.tendered, `${at}.tendered`);
     if (tendered.lessThan(amount)) {
       throw new InvalidPayloadError(

@@ -188,6 +188,7 @@ function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
   for (const a of e.attempts) {
     checkMoney(a.amount, "amount", ">0");
     if (a.tendered !== null) {
+      if (a.method !== "CASH") invalid("tendered on a non-cash attempt");
       checkMoney(a.tendered, "tendered", ">0");
       if (a.tendered.lessThan(a.amount)) invalid("tendered < amount");
     }

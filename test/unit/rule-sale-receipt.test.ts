@@ -346,12 +346,46 @@ describe("payment.success validation", () => {
     });
   }
 
+  // SPEC §3: `tendered` is for cash only, and the method must be exactly CASH.
+  const tenderedOn: [method: string, tendered: string | null, valid: boolean][] = [
+    ["CASH", "5", true],
+    ["CASH", "7", true],
+    ["CASH", null, true],
+    ["CARD", null, true],
+    ["BANK_TRANSFER", null, true],
+    ["cash", null, true],
+    ["CARD", "5", false],
+    ["CARD", "7", false],
+    ["BANK_TRANSFER", "5", false],
+    ["EWALLET", "9", false],
+    ["cash", "5", false],
+    ["Cash", "5", false],
+    [" CASH", "5", false],
+    ["CASH ", "5", false],
+    ["", "5", false],
+  ];
+  for (const [method, tendered, valid] of tenderedOn) {
+    const a = attempt({
+      uid: "x",
+      method,
+      amount: money("5"),
+      tendered: tendered === null ? null : money(tendered),
+    });
+    const event = () => paymentSucceeded({ attempts: [card("ok", "1"), a] });
+    it(`${valid ? "accepts" : "rejects"} method ${JSON.stringify(method)} with tendered ${tendered}`, () => {
+      if (valid) rule.validate(event());
+      else assert.throws(() => rule.validate(event()), /tendered is set on a .* attempt \(cash only\)/);
+    });
+  }
+
+  it("an invalid tender is an InvalidPayloadError, so the event is dead-lettered rather than booked", () => {
+    const cardWithTender = attempt({ uid: "x", amount: money("5"), tendered: money("5") });
+    assert.throws(() => rule.validate(paymentSucceeded({ attempts: [cardWithTender] })), InvalidPayloadError);
+  });
+
   it("accepts every event the posting table uses", () => {
     for (const c of cases) rule.validate(paymentSucceeded({ attempts: c.attempts }));
     rule.validate(withAttempt({}));
     rule.validate(paymentSucceeded({ customer: { id: "c", name: "" } }));
-    // The rule does not police which methods may carry a tendered amount.
-    const cardWithTender = attempt({ uid: "x", amount: money("5"), tendered: money("5") });
-    rule.validate(paymentSucceeded({ attempts: [cardWithTender] }));
   });
 });

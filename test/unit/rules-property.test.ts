@@ -47,7 +47,8 @@ const attemptArb: fc.Arbitrary<PaymentAttempt> = fc
   })
   .map(({ extra, financeId, ...a }) => ({
     ...a,
-    tendered: extra === null ? null : a.amount.plus(extra),
+    // SPEC §3: only a cash attempt may carry a tendered amount
+    tendered: extra === null || a.method !== "CASH" ? null : a.amount.plus(extra),
     finance: financeId === null ? null : { source: { id: financeId } },
   }));
 
