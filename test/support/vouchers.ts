@@ -61,13 +61,22 @@ export function sampleVoucher(
  * is refused with: some caught by the sink's pre-check, some only by Postgres itself.
  */
 export function refusedVouchers(id: string) {
-  // incompressible, so its unique index row really is too large (54000)
-  const hugeKey = `SALE_RECEIPT:m-1:SALE_ORDER:${randomBytes(50_000).toString("hex")}`;
+  // A source id far beyond the contract's 255 characters, incompressible, so its row in the
+  // (merchant_id, source_type, source_id) index really is too large (54000). (The key itself has
+  // a hash index since migration 2, which takes a key of any size.)
+  const hugeId = randomBytes(50_000).toString("hex");
+  const hugeKey = `SALE_RECEIPT:m-1:SALE_ORDER:${hugeId}:att-1`;
+  const huge = sampleVoucher(`${id}-huge`);
   const withNul = sampleVoucher(`${id}-nul`);
   withNul.reason.en = "Sale\u0000";
   return {
     hugeKey: {
-      voucher: { ...sampleVoucher(`${id}-huge`), idempotencyKey: hugeKey, voucherId: voucherIdOf(hugeKey) },
+      voucher: {
+        ...huge,
+        source: { ...huge.source, id: hugeId },
+        idempotencyKey: hugeKey,
+        voucherId: voucherIdOf(hugeKey),
+      },
       error: /index row/,
     },
     nul: { voucher: withNul, error: /NUL/ },
