@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { firstValueFrom, of } from "rxjs";
 import { AvroCodec } from "../../src/avro/codec.js";
 import type { Skip, Voucher } from "../../src/domain/voucher.js";
-import { applyCdc } from "../../src/enrich/cdc.js";
+import { applyCdc, type CdcOutcome, type CdcRecord } from "../../src/enrich/cdc.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { headerText } from "../../src/kafka/headers.js";
 import { CONTRACT_SUBJECTS, loadSchema, readerOf } from "../../src/schemas.js";
@@ -13,6 +13,12 @@ import { RecordSender } from "../../src/topology/record-sender.js";
 import { postingTopology } from "../../src/topology/topology.js";
 
 const quiet = pino({ level: "silent" });
+
+/** How a CDC row reaches the driver: its Debezium op and source commit time. */
+export interface CdcOptions {
+  op?: "c" | "u" | "r";
+  at?: number;
+}
 
 /** A dead letter as the topology put it on finance.posting.dlq. */
 export interface DeadLetterOut {
@@ -68,13 +74,31 @@ export class TopologyTestDriver {
     return id;
   }
 
-  /** A row as Debezium delivers it (insert or update); the tables change at once. */
-  cdc(topic: CdcTopic, row: Record<string, unknown> & { id: string }): this {
-    applyCdc(
-      this.tables,
-      { topic, key: { id: row.id }, value: { before: null, after: row, op: "c" } },
-      quiet,
-    );
+  /** What each CDC record given to the driver did to the tables, in order. */
+  readonly cdcOutcomes: CdcOutcome[] = [];
+
+  /**
+   * A row as Debezium delivers it; the tables change at once. `op` is `c` (default), `u` or `r`
+   * (a snapshot read); `at` is the source commit time (`source.ts_ms`), without which the row
+   * has none and counts from the beginning of time.
+   */
+  cdc(topic: CdcTopic, row: Record<string, unknown> & { id: string }, options: CdcOptions = {}): this {
+    const { op = "c", at } = options;
+    return this.apply({
+      topic,
+      key: { id: row.id },
+      value: { before: null, after: row, op, ...(at === undefined ? {} : { source: { ts_ms: at } }) },
+    });
+  }
+
+  /** A delete committed at `at`, followed by its tombstone, as Debezium writes them. */
+  delete(topic: CdcTopic, id: string, at: number): this {
+    this.apply({ topic, key: { id }, value: { before: null, after: null, op: "d", source: { ts_ms: at } } });
+    return this.apply({ topic, key: { id }, value: null });
+  }
+
+  private apply(rec: CdcRecord): this {
+    this.cdcOutcomes.push(applyCdc(this.tables, rec, quiet));
     return this;
   }
 

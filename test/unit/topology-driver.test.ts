@@ -55,11 +55,16 @@ const attempt = (uid: string, amount: string, source: string | null) => ({
   tendered: null,
   finance: source === null ? null : { source: { id: source } },
 });
-const payment = (eventId: string, attempts: ReturnType<typeof attempt>[]) => ({
+const payment = (
+  eventId: string,
+  attempts: ReturnType<typeof attempt>[],
+  over: Record<string, unknown> = {},
+) => ({
   ...saleOrderEvent(eventId),
   orderTotal: money("100"),
   customer: { id: "cust-1", name: "Nguyễn Thị Lan" },
   attempts,
+  ...over,
 });
 
 const linesOf = (v: Voucher) => v.lines.map((l) => `${l.side} ${l.accountId} ${l.amount.toFixed(4)}`);
@@ -180,7 +185,12 @@ describe("the topology end to end, without a broker (TopologyTestDriver)", () =>
       assert.equal(out.vouchers.length, 0);
       assert.deepEqual(
         out.deadLetters.map((l) => [l.reason, l.message]),
-        [["INVALID_PAYLOAD", `control account COGS ${seededAccountId(M, "COGS")} is ARCHIVED, not ACTIVE`]],
+        [
+          [
+            "INVALID_PAYLOAD",
+            `control account COGS ${seededAccountId(M, "COGS")} was ARCHIVED at ${new Date(T0).toISOString()}, not ACTIVE`,
+          ],
+        ],
       );
     });
   });
@@ -229,5 +239,169 @@ describe("the topology end to end, without a broker (TopologyTestDriver)", () =>
       cogs("e-10", { costBasis: money("1") }),
     ]);
     assert.notEqual(contentHash(changed.vouchers[0] as Voucher), contentHash(v1));
+  });
+});
+
+/**
+ * SPEC §5 end to end: an event is booked against the reference data as it was when it occurred,
+ * whenever it is processed. CDC rows carry their source commit time (`at`), hours around T0.
+ */
+describe("the topology books as of when the event occurred (SPEC §5 Time, Owners never change)", () => {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  /** The two merchants and M's bank account, committed a day before T0. */
+  const timedWorld = () =>
+    new TopologyTestDriver()
+      .cdc(CDC_TOPICS.merchant, merchantRow(M), { at: T0 - DAY })
+      .cdc(CDC_TOPICS.merchant, merchantRow(OTHER), { at: T0 - DAY })
+      .cdc(CDC_TOPICS.financeAccount, bank, { at: T0 - DAY });
+  /** A card payment of one attempt into `accountId`, for sale order `so`, at `occurredAt`. */
+  const pay = (eventId: string, so: string, accountId: string, occurredAt: number, merchantId = M) =>
+    payment(eventId, [attempt(`${so}-a`, "10", accountId)], { saleOrderId: so, occurredAt, merchantId });
+  const booked = (out: { vouchers: Voucher[] }) => out.vouchers.map((v) => v.idempotencyKey);
+  const reasons = (out: { deadLetters: { reason: string }[] }) => out.deadLetters.map((l) => l.reason);
+
+  it("a delete followed by a late event: the late event is UNRESOLVED, an event before the delete books", async () => {
+    const d = timedWorld().delete(CDC_TOPICS.financeAccount, bank.id, T0 + HOUR);
+    assert.deepEqual(
+      d.cdcOutcomes.slice(-2).map((o) => o.kind),
+      ["versioned", "ignored"],
+      "the delete closes the version; its tombstone is only a marker",
+    );
+    const out = await d.pipe(SOURCE_TOPICS.paymentSuccess, [
+      pay("e-late", "so-late", bank.id, T0 + 2 * HOUR),
+      pay("e-early", "so-early", bank.id, T0),
+    ]);
+    assert.deepEqual(booked(out), ["SALE_RECEIPT:m-1:SALE_ORDER:so-early:so-early-a"]);
+    assert.deepEqual(reasons(out), ["UNRESOLVED"]);
+  });
+
+  it("an owner move is refused: the first owner's event still books, with no CROSS_TENANT", async () => {
+    const d = timedWorld().cdc(
+      CDC_TOPICS.financeAccount,
+      { ...bank, merchant_id: OTHER },
+      { op: "u", at: T0 - HOUR },
+    );
+    const refused = d.cdcOutcomes.at(-1);
+    assert.deepEqual(refused?.kind === "refused" && refused.reason, "OWNER_CHANGED");
+    const own = await d.pipe(SOURCE_TOPICS.paymentSuccess, [pay("e-1", "so-1", bank.id, T0)]);
+    assert.deepEqual(booked(own), ["SALE_RECEIPT:m-1:SALE_ORDER:so-1:so-1-a"]);
+    assert.deepEqual(reasons(own), []);
+    assert.deepEqual(linesOf(own.vouchers[0] as Voucher)[0], `DEBIT ${bank.id} 10.0000`);
+    const other = await d.pipe(SOURCE_TOPICS.paymentSuccess, [pay("e-2", "so-2", bank.id, T0, OTHER)]);
+    assert.deepEqual(booked(other), []);
+    assert.deepEqual(reasons(other), ["CROSS_TENANT"]);
+  });
+
+  it("a delete and a re-create under another owner: refused; never booked for the other merchant", async () => {
+    const d = timedWorld()
+      .delete(CDC_TOPICS.financeAccount, bank.id, T0 - 2 * HOUR)
+      .cdc(CDC_TOPICS.financeAccount, { ...bank, merchant_id: OTHER }, { at: T0 - HOUR });
+    const refused = d.cdcOutcomes.at(-1);
+    assert.deepEqual(refused?.kind === "refused" && refused.reason, "OWNER_CHANGED");
+    const out = await d.pipe(SOURCE_TOPICS.paymentSuccess, [
+      pay("e-other", "so-other", bank.id, T0, OTHER),
+      pay("e-before", "so-before", bank.id, T0 - 3 * HOUR),
+      pay("e-after", "so-after", bank.id, T0),
+    ]);
+    assert.deepEqual(booked(out), ["SALE_RECEIPT:m-1:SALE_ORDER:so-before:so-before-a"]);
+    assert.deepEqual(reasons(out), ["UNRESOLVED", "UNRESOLVED"]);
+  });
+
+  it("a snapshot row (ARCHIVED) newer than the event does not stop it booking; a later event is refused", async () => {
+    const archived = { ...bank, id: "bank-2", code: "BANK_2", status: "ARCHIVED" };
+    const d = timedWorld().cdc(CDC_TOPICS.financeAccount, archived, { op: "r", at: T0 + DAY });
+    const early = await d.pipe(SOURCE_TOPICS.paymentSuccess, [pay("e-1", "so-1", "bank-2", T0)]);
+    assert.deepEqual(booked(early), ["SALE_RECEIPT:m-1:SALE_ORDER:so-1:so-1-a"]);
+    assert.deepEqual(
+      early.vouchers[0]?.lines.map((l) => [l.accountId, l.accountCode]),
+      [
+        ["bank-2", "BANK_2"],
+        [seededAccountId(M, "SALES_REVENUE"), "SALES_REVENUE"],
+      ],
+    );
+    const late = await d.pipe(SOURCE_TOPICS.paymentSuccess, [pay("e-2", "so-2", "bank-2", T0 + 2 * DAY)]);
+    assert.deepEqual(reasons(late), ["INVALID_PAYLOAD"]);
+  });
+
+  it("a purchase-order event after a vendor rename and a PO re-code that came after it: party name and source code as of the event", async () => {
+    const d = timedWorld()
+      .cdc(
+        CDC_TOPICS.vendor,
+        { id: "v-1", merchant_id: M, name: "Công ty Hoa Mai", status: "ACTIVE" },
+        { at: T0 - DAY },
+      )
+      .cdc(
+        CDC_TOPICS.purchaseOrder,
+        { id: "po-1", merchant_id: M, code: "PO-1", vendor_id: "v-1", status: "OPEN" },
+        { at: T0 - DAY },
+      )
+      .cdc(
+        CDC_TOPICS.vendor,
+        { id: "v-1", merchant_id: M, name: "Hoa Mai Group", status: "ACTIVE" },
+        { op: "u", at: T0 + HOUR },
+      )
+      .cdc(
+        CDC_TOPICS.purchaseOrder,
+        { id: "po-1", merchant_id: M, code: "PO-1-R", vendor_id: "v-1", status: "RECEIVED" },
+        { op: "u", at: T0 + HOUR },
+      );
+    const received = (eventId: string, occurredAt: number) => ({
+      eventId,
+      occurredAt,
+      merchantId: M,
+      currency: "VND",
+      purchaseOrderId: "po-1",
+      receivedValue: money("500"),
+      payments: [{ uid: "pay-1", accountId: bank.id, amount: money("500") }],
+    });
+    const [before, after] = [
+      await d.pipe(SOURCE_TOPICS.purchaseOrderReceived, [received("e-1", T0)]),
+      await d.pipe(SOURCE_TOPICS.purchaseOrderReceived, [received("e-2", T0 + 2 * HOUR)]),
+    ];
+    const facts = (v: Voucher | undefined) => [v?.party.name?.en, v?.party.name?.vi, v?.source.code];
+    assert.deepEqual(facts(before.vouchers[0]), ["Công ty Hoa Mai", "Công ty Hoa Mai", "PO-1"]);
+    assert.match(before.vouchers[0]?.reason.en ?? "", /Công ty Hoa Mai/);
+    assert.deepEqual(facts(after.vouchers[0]), ["Hoa Mai Group", "Hoa Mai Group", "PO-1-R"]);
+  });
+
+  it("a USD event for a VND merchant is dead-lettered INVALID_PAYLOAD and books nothing", async () => {
+    const out = await timedWorld().pipe(SOURCE_TOPICS.inventoryIssuedForSale, [
+      cogs("e-1", { currency: "USD" }),
+    ]);
+    assert.deepEqual(reasons(out), ["INVALID_PAYLOAD"]);
+    assert.match(out.deadLetters[0]?.message ?? "", /USD.*VND/);
+    assert.deepEqual(booked(out), []);
+  });
+
+  it("a merchant whose book currency changed: each event is checked against the currency in force at its time", async () => {
+    const d = timedWorld().cdc(
+      CDC_TOPICS.merchant,
+      { ...merchantRow(M), currency: "USD" },
+      { op: "u", at: T0 },
+    );
+    const out = await d.pipe(SOURCE_TOPICS.inventoryIssuedForSale, [
+      cogs("e-1", { saleOrderId: "so-vnd-before", occurredAt: T0 - HOUR }),
+      cogs("e-2", { saleOrderId: "so-vnd-after", occurredAt: T0 + HOUR }),
+      cogs("e-3", { saleOrderId: "so-usd-after", occurredAt: T0 + HOUR, currency: "USD" }),
+    ]);
+    assert.deepEqual(
+      out.vouchers.map((v) => [v.idempotencyKey, v.currency]),
+      [
+        ["SALE_COGS:m-1:SALE_ORDER:so-vnd-before:att-1", "VND"],
+        ["SALE_COGS:m-1:SALE_ORDER:so-usd-after:att-1", "USD"],
+      ],
+    );
+    assert.deepEqual(reasons(out), ["INVALID_PAYLOAD"]);
+  });
+
+  it("a merchant deleted after the event leaves it booking; deleted before, the event is UNRESOLVED", async () => {
+    const d = timedWorld().delete(CDC_TOPICS.merchant, M, T0);
+    const out = await d.pipe(SOURCE_TOPICS.inventoryIssuedForSale, [
+      cogs("e-1", { saleOrderId: "so-before", occurredAt: T0 - HOUR }),
+      cogs("e-2", { saleOrderId: "so-after", occurredAt: T0 + HOUR }),
+    ]);
+    assert.deepEqual(booked(out), ["SALE_COGS:m-1:SALE_ORDER:so-before:att-1"]);
+    assert.deepEqual(reasons(out), ["UNRESOLVED"]);
   });
 });
