@@ -283,10 +283,20 @@ async function stagedInsert(
   return { inserted, conflicts };
 }
 
-/** A stored voucher, with its hash as stored. */
-interface StoredRow {
-  content_hash: string;
-  stored: VoucherJson;
+/** What tells a voucher's source document apart: a stored voucher's JSON, or a voucher. */
+type DocumentOf = Pick<VoucherJson, "idempotencyKey" | "kind" | "merchantId" | "source">;
+
+/**
+ * The voucher that stands for a document under its legacy key, which an escaped copy is judged
+ * against: stored by an older version, or the legacy-keyed copy in this same batch.
+ */
+interface LegacyStanding {
+  doc: DocumentOf & { voucherId: string };
+  /** Its hash as stored, for the conflict record. */
+  storedHash: string;
+  /** Its hash in today's layout, which a replay's hash equals. */
+  hash: string;
+  json(): VoucherJson;
 }
 
 const STORED_VOUCHERS_SQL = `
@@ -308,63 +318,85 @@ function legacyCandidates(staged: readonly Staged[]): Map<string, Staged[]> {
 }
 
 /**
- * Whether the stored voucher is the one an older version booked for this copy's document:
- * under the copy's legacy key, from the same kind, merchant and source document. Two documents
- * whose ids shared one legacy key (order `SO-1:A` attempt `1`, order `SO-1` attempt `A:1`)
- * differ in their source id, so only the one that was booked matches; the other is new.
+ * The stored vouchers with these ids, as standings. A hash of the legacy layout also covered
+ * occurredAt: it is compared by today's layout, and rewritten so, as the staging path does.
  */
-function isLegacyCopy(stored: VoucherJson, v: Voucher): boolean {
+async function storedStandings(client: PoolClient, ids: string[]): Promise<Map<string, LegacyStanding>> {
+  const { rows } = await client.query<{ content_hash: string; stored: VoucherJson }>(STORED_VOUCHERS_SQL, [
+    ids,
+  ]);
+  const standings = new Map<string, LegacyStanding>();
+  const upgraded = new Map<string, string>();
+  for (const { content_hash, stored } of rows) {
+    const hash = isLegacyHash(content_hash) ? contentHash(stored) : content_hash;
+    if (hash !== content_hash) upgraded.set(stored.voucherId, hash);
+    standings.set(stored.voucherId, { doc: stored, storedHash: content_hash, hash, json: () => stored });
+  }
+  await upgradeLegacyHashes(client, upgraded);
+  return standings;
+}
+
+const batchStanding = (first: Staged): LegacyStanding => ({
+  doc: first.v,
+  storedHash: first.hash,
+  hash: first.hash,
+  json: () => voucherJson(first.v),
+});
+
+/**
+ * Whether the standing voucher is the one booked for this copy's document under its legacy key:
+ * that key, and the same kind, merchant and source document. Two documents whose ids shared one
+ * legacy key (order `SO-1:A` attempt `1`, order `SO-1` attempt `A:1`) differ in their source
+ * id or merchant, so only the one that was booked matches; the other is new.
+ */
+function isLegacyCopy(standing: DocumentOf, v: Voucher): boolean {
   return (
-    stored.idempotencyKey === unescapedKey(v.idempotencyKey) &&
-    stored.kind === v.kind &&
-    stored.merchantId === v.merchantId &&
-    stored.source.type === v.source.type &&
-    stored.source.id === v.source.id
+    standing.idempotencyKey === unescapedKey(v.idempotencyKey) &&
+    standing.kind === v.kind &&
+    standing.merchantId === v.merchantId &&
+    standing.source.type === v.source.type &&
+    standing.source.id === v.source.id
   );
 }
 
 /**
  * SPEC §3 across the upgrade to escaped keys: a copy whose ids contain `:` or `%` may already be
- * stored by an older version, under its unescaped key and that key's voucher id. Each such copy
- * is a replay of it, or a conflict with it (recorded), and is never inserted. One query, and
- * only for copies whose keys have escapes, so a batch of plain ids costs nothing more.
+ * stored by an older version, under its unescaped key and that key's voucher id — or be in this
+ * batch under it, from the voucher topic's backlog of that version. Each such copy is a replay
+ * of that voucher, or a conflict with it (recorded), and is never inserted. One query, and only
+ * for copies whose keys have escapes, so a batch of plain ids costs nothing more.
  * Returns the copies it settled and the conflicts among them.
  */
 async function settleLegacyCopies(
   client: PoolClient,
   staged: readonly Staged[],
+  firstOf: FirstCopies,
 ): Promise<{ settled: Set<Staged>; conflicts: ContentConflict[] }> {
   const settled = new Set<Staged>();
   const conflicts: ContentConflict[] = [];
   const candidates = legacyCandidates(staged);
   if (candidates.size === 0) return { settled, conflicts };
-  const { rows } = await client.query<StoredRow>(STORED_VOUCHERS_SQL, [[...candidates.keys()]]);
-  const upgraded = new Map<string, string>();
-  for (const { content_hash, stored } of rows) {
-    const copies = (candidates.get(stored.voucherId) ?? []).filter((s) => isLegacyCopy(stored, s.v));
-    if (copies.length === 0) continue;
-    // A legacy hash also covered occurredAt: compare the stored content by today's layout.
-    const standing = isLegacyHash(content_hash) ? contentHash(stored) : content_hash;
-    if (standing !== content_hash) upgraded.set(stored.voucherId, standing);
+  const stored = await storedStandings(client, [...candidates.keys()]);
+  for (const [legacyId, copies] of candidates) {
+    const inBatch = firstOf.get(legacyId);
+    const standing = stored.get(legacyId) ?? (inBatch && batchStanding(inBatch));
+    if (!standing) continue;
     for (const s of copies) {
+      if (!isLegacyCopy(standing.doc, s.v)) continue;
       settled.add(s);
-      // the same content booked under the stored voucher's identity is what a replay hashes to
-      const asStored = contentHash({
-        ...s.v,
-        voucherId: stored.voucherId,
-        idempotencyKey: stored.idempotencyKey,
-      });
-      if (asStored === standing) continue;
+      // the same content booked under the standing voucher's identity is what a replay hashes to
+      const { voucherId, idempotencyKey } = standing.doc;
+      const asStanding = contentHash({ ...s.v, voucherId, idempotencyKey });
+      if (asStanding === standing.hash) continue;
       conflicts.push({
-        key: stored.idempotencyKey,
-        storedHash: content_hash,
-        incomingHash: asStored,
-        stored,
+        key: idempotencyKey,
+        storedHash: standing.storedHash,
+        incomingHash: asStanding,
+        stored: standing.json(),
         incoming: s.v,
       });
     }
   }
-  await upgradeLegacyHashes(client, upgraded);
   if (conflicts.length > 0) await recordConflicts(client, conflicts);
   return { settled, conflicts };
 }
@@ -407,7 +439,7 @@ export async function writeCheckedVoucherBatch(
 
   const insertedIds = await inTransaction(db, "write voucher batch", async (client) => {
     await client.query(NO_JIT);
-    const legacy = await settleLegacyCopies(client, staged);
+    const legacy = await settleLegacyCopies(client, staged, firstOf);
     result.conflicts.push(...legacy.conflicts);
     const pending = legacy.settled.size === 0 ? staged : staged.filter((s) => !legacy.settled.has(s));
     const fresh = await newCopiesIfOnlyReplays(client, pending, firstOf);

@@ -45,6 +45,8 @@ function asBookedBeforeEscaping(v: Voucher): Voucher {
   return { ...v, idempotencyKey: key, voucherId: uuidOfKey(key) };
 }
 
+const identityOf = (v: Voucher) => ({ voucherId: v.voucherId, idempotencyKey: v.idempotencyKey });
+
 interface StoredRow {
   voucher_id: string;
   idempotency_key: string;
@@ -182,6 +184,41 @@ describe("a voucher stored under its legacy (unescaped) key is recognised across
       [[plain.idempotencyKey, plainChanged]],
     );
     assert.deepEqual(await storedOf(m), [rowOf(legacyA), rowOf(fresh), rowOf(plain)].sort(byKey));
+  });
+
+  it("a legacy-keyed copy and its escaped copy in one batch (the voucher topic's backlog of an older version) book once", async () => {
+    const m = merchant("legacy-batch");
+    const a = receipt(m, "SO-H1:A", "1");
+    const legacyA = asBookedBeforeEscaping(a);
+    const b = receipt(m, "SO-H1", "A:1");
+    const result = await writeVoucherBatch(pool, log, [a, b, legacyA]);
+    assert.deepEqual(result, {
+      inserted: { SALE_RECEIPT: 2 },
+      replayed: { SALE_RECEIPT: 1 },
+      conflicts: [],
+      via: "copy",
+    });
+    assert.deepEqual(
+      await storedOf(m),
+      [rowOf(legacyA), rowOf(b)].sort(byKey),
+      "the legacy-keyed copy stands",
+    );
+
+    const c = receipt(m, "SO-H2:C", "1");
+    const changed = receipt(m, "SO-H2:C", "1", "7");
+    const second = await writeVoucherBatch(pool, log, [changed, asBookedBeforeEscaping(c)]);
+    assert.deepEqual(second.inserted, { SALE_RECEIPT: 1 });
+    assert.deepEqual(
+      second.conflicts.map((x) => [x.key, x.incoming, x.stored.amount]),
+      [[unescapedKey(c.idempotencyKey), changed, "100000.7500"]],
+    );
+    assert.deepEqual(await conflictRows(unescapedKey(c.idempotencyKey)), [
+      {
+        incoming_hash: contentHash({ ...changed, ...identityOf(asBookedBeforeEscaping(c)) }),
+        stored_hash: contentHash(asBookedBeforeEscaping(c)),
+        occurrences: 1,
+      },
+    ]);
   });
 
   it("a legacy voucher stored with the hash layout of an even older version is still a replay", async () => {
