@@ -762,11 +762,13 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
     field.set(e, text);
     g.valid("good.free-text", `${field.topic} ${field.name} ${short(text)}`, field.topic, e);
   });
+  // SPEC §3: a voucher is in its merchant's book currency, and finance converts nothing.
   for (const currency of ["USD", "EUR", "JPY", "XAU", "KRW", "THB"]) {
     const topic = g.topic();
     const e = g.event(topic);
     e.currency = currency;
-    g.valid("good.currency", `${topic} currency ${currency}`, topic, e);
+    const what = `${topic} currency ${currency} for a VND merchant`;
+    g.dead("bad.currency-not-book", what, topic, "INVALID_PAYLOAD", g.encode(topic, e));
   }
   // Writer schemas that resolve to ours.
   for (const topic of topics) {
