@@ -59,13 +59,16 @@ export function accountFromRow(
   r: Record<string, unknown>,
 ): Account | { reason: RefusalReason; message: string } {
   const id = str(r, "id");
-  const type = str(r, "type");
-  const status = str(r, "status");
-  if (!ACCOUNT_TYPES.includes(type)) {
-    return { reason: "INVALID_TYPE", message: `account ${id} has type ${JSON.stringify(type)}` };
+  const type = r.type;
+  const status = r.status;
+  if (typeof type !== "string" || !ACCOUNT_TYPES.includes(type)) {
+    return { reason: "INVALID_TYPE", message: `account ${id} has type ${JSON.stringify(type ?? null)}` };
   }
-  if (!ACCOUNT_STATUSES.includes(status)) {
-    return { reason: "INVALID_STATUS", message: `account ${id} has status ${JSON.stringify(status)}` };
+  if (typeof status !== "string" || !ACCOUNT_STATUSES.includes(status)) {
+    return {
+      reason: "INVALID_STATUS",
+      message: `account ${id} has status ${JSON.stringify(status ?? null)}`,
+    };
   }
   const name = str(r, "name");
   return {

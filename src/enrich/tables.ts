@@ -96,7 +96,7 @@ export class MaterializedTables {
     const disowned: DisownedAccount[] = [];
     for (const a of accounts) {
       this.seededDefaults.set(a.id, { at: version.at, snapshot: version.snapshot, row: a });
-      const claimedBy = this.accounts.dropIfOwnedOtherThan(a.id, id);
+      const claimedBy = this.accounts.rederive(a.id, id);
       if (claimedBy !== undefined) disowned.push({ id: a.id, claimedBy, ownedBy: id });
     }
     return { ...outcome, seeded: accounts, disowned };

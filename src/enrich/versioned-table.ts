@@ -33,6 +33,12 @@ export interface TableRules<Row> {
  */
 export class VersionedTable<Row> {
   private readonly entities = new Map<string, Version<Row>[]>();
+  /**
+   * Every row put for an id whose owner was contested (accepted or refused, in arrival order):
+   * should its owner turn out to be another by derivation (a seeded account id whose merchant
+   * came later), its history is rebuilt from them with that owner.
+   */
+  private readonly contested = new Map<string, Version<Row>[]>();
   /** Refusals already reported, by entity, commit time and claimed owner. */
   private readonly refusals = new Set<string>();
   private versionCount = 0;
@@ -64,6 +70,9 @@ export class VersionedTable<Row> {
     if (claimed !== undefined) {
       const owner = this.ownerOf(id);
       if (owner !== undefined && owner !== claimed) {
+        const log = this.contested.get(id) ?? [...(versions ?? [])];
+        log.push(version);
+        this.contested.set(id, log);
         return this.refuse(
           `${id}\u0000${version.at}\u0000${claimed}`,
           "OWNER_CHANGED",
@@ -77,6 +86,7 @@ export class VersionedTable<Row> {
     if (unchanged) return { kind: "unchanged" };
     if (versions === undefined) this.entities.set(id, [version]);
     else versions.push(version);
+    this.contested.get(id)?.push(version);
     this.versionCount++;
     return { kind: "versioned" };
   }
@@ -88,22 +98,28 @@ export class VersionedTable<Row> {
     return { kind: "refused", reason, message };
   }
 
-  /** The same change: same commit time and the same fields that matter (or both deletes). */
+  /** The same change: same commit time, owner and fields that matter (or both deletes). */
   private isSame(a: Version<Row>, b: Version<Row>): boolean {
     if (a.at !== b.at) return false;
-    return a.row === null || b.row === null ? a.row === b.row : this.rules.same(a.row, b.row);
+    if (a.row === null || b.row === null) return a.row === b.row;
+    return this.rules.owner?.(a.row) === this.rules.owner?.(b.row) && this.rules.same(a.row, b.row);
   }
 
   /**
-   * Drops an entity whose history names another owner than its derived one (an account row
-   * for a seeded id that came before its merchant did). Returns the owner it had, if it differed.
+   * Gives an entity the owner it has by derivation (set in the rules before calling): when its
+   * history so far names another (account rows for a seeded id that came before its merchant
+   * did), the history is rebuilt from every row seen for it, the other owner's now refused.
+   * Returns the owner it had, if it differed.
    */
-  dropIfOwnedOtherThan(id: string, owner: string): string | undefined {
+  rederive(id: string, owner: string): string | undefined {
     const versions = this.entities.get(id);
     const seen = versions === undefined ? undefined : this.firstOwner(versions);
     if (versions === undefined || seen === undefined || seen === owner) return undefined;
+    const rows = this.contested.get(id) ?? versions;
     this.entities.delete(id);
+    this.contested.delete(id);
     this.versionCount -= versions.length;
+    for (const row of rows) this.put(id, row);
     return seen;
   }
 
