@@ -265,6 +265,49 @@ describe("SPEC §5 Time: versions of one key are ordered by offset; equal ts_ms 
       ],
     },
     {
+      name: "created, archived and re-activated in one transaction: active from that time",
+      history: [
+        account("c", accountRow("bank", M), T(10)),
+        account("u", accountRow("bank", M, { status: "ARCHIVED" }), T(10)),
+        account("u", accountRow("bank", M), T(10)),
+      ],
+      needs: needsAccount("bank"),
+      expect: [
+        [5, "ok"],
+        [10, "ok"],
+        [15, "ok"],
+      ],
+    },
+    {
+      name: "a vendor renamed and renamed back in one transaction: the first name, the last by offset",
+      history: [
+        PO_OF_M,
+        vendor("c", vendorRow("v-1", M, { name: "A" }), T(10)),
+        vendor("u", vendorRow("v-1", M, { name: "B" }), T(10)),
+        vendor("u", vendorRow("v-1", M, { name: "A" }), T(10)),
+      ],
+      needs: needsPo("po-1"),
+      show: vendorName,
+      expect: [
+        [10, "A"],
+        [15, "A"],
+      ],
+    },
+    {
+      name: "created, deleted and created again in one transaction (delete-and-insert): it exists",
+      history: [
+        VENDOR_OF_M,
+        purchaseOrder("c", poRow("po-1", M, "v-1"), T(10)),
+        deletion(CDC_TOPICS.purchaseOrder, "po-1", T(10)),
+        purchaseOrder("c", poRow("po-1", M, "v-1"), T(10)),
+      ],
+      needs: needsPo("po-1"),
+      expect: [
+        [10, "ok"],
+        [15, "ok"],
+      ],
+    },
+    {
       name: "commit times out of offset order (another clock): the offset order decides which is last",
       history: [
         PO_OF_M,
@@ -280,6 +323,37 @@ describe("SPEC §5 Time: versions of one key are ordered by offset; equal ts_ms 
       ],
     },
   ]);
+});
+
+describe("SPEC §5: a change seen again (a redelivery, a topic read again) changes nothing", () => {
+  it("the same row at the same commit time, after later versions: the lookups are as before", () => {
+    const history = [
+      PO_OF_M,
+      vendor("c", vendorRow("v-1", M, { name: "A" }), T(10)),
+      vendor("u", vendorRow("v-1", M, { name: "B" }), T(20)),
+    ];
+    const t = tablesOf(...history);
+    const sizes = t.sizes;
+    const outs = applyAll(t, history.slice(1));
+    assert.deepEqual(
+      outs.map((o) => o.kind),
+      ["known", "known"],
+    );
+    assert.deepEqual(t.sizes, sizes);
+    assert.deepEqual(
+      [15, 25].map((m) => outcome(t, event(m), needsPo("po-1"), vendorName)),
+      ["A", "B"],
+    );
+  });
+
+  it("a refused owner move seen again is reported once", () => {
+    const move = vendor("u", vendorRow("v-1", OTHER), T(20));
+    const t = tablesOf(vendor("c", vendorRow("v-1", M), T(10)));
+    assert.deepEqual(
+      applyAll(t, [move, move]).map((o) => o.kind),
+      ["refused", "known"],
+    );
+  });
 });
 
 describe("SPEC §5 Time: a tombstone is only a compaction marker", () => {
