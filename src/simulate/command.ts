@@ -11,6 +11,8 @@ export interface SimulateOptions {
   events: number;
   partitions?: number;
   bad?: boolean;
+  /** The changes after the events on the CDC topics (default true; `--no-history` turns them off). */
+  history?: boolean;
   /** Progress lines on stderr about once a second (default true when stderr is a terminal). */
   progress?: boolean;
   compression?: PublishOptions["compression"];
@@ -32,6 +34,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<PublishRep
     events: opts.events,
     partitions: opts.partitions ?? SIMULATION_PARTITIONS,
     bad: opts.bad ?? false,
+    history: opts.history ?? true,
   });
 
   const showProgress = opts.progress ?? process.stderr.isTTY === true;

@@ -24,7 +24,7 @@ export const SIM_TOPICS: readonly (SourceTopic | CdcTopic)[] = [...ALL_SOURCE_TO
 /**
  * Encoded messages packed in one ArrayBuffer (one allocation per batch, not two per message).
  * `meta` holds 6 int32 per message: topic index in SIM_TOPICS, partition, key offset,
- * key length, value offset, value length.
+ * key length, value offset, value length (TOMBSTONE for a null value).
  */
 export interface EncodedBatch {
   count: number;
@@ -34,6 +34,9 @@ export interface EncodedBatch {
 }
 
 export const META_FIELDS = 6;
+
+/** The value length of a message without a value: a CDC tombstone. */
+export const TOMBSTONE = -1;
 
 /** The partitioner kafkajs' producer uses by default (Kafka's Java client's: murmur2 of the key). */
 const defaultPartitioner = Partitioners.DefaultPartitioner();
@@ -126,7 +129,7 @@ export class DatasetEncoder {
     const keyStart = this.pos;
     const keyLength = this.writeAvro(this.keys[t], item.key);
     const valueStart = this.pos;
-    const valueLength = this.writeAvro(this.values[t], item.value);
+    const valueLength = item.value === null ? TOMBSTONE : this.writeAvro(this.values[t], item.value);
     this.push(t, keyStart, keyLength, valueStart, valueLength);
   }
 

@@ -7,16 +7,8 @@ import type {
 } from "../domain/events.js";
 import type { SkipReason, VoucherKind } from "../domain/voucher.js";
 import type { DeadLetterReason } from "../errors.js";
-import { seededAccountId } from "../ids.js";
 import { type Money, money } from "../money.js";
-import {
-  ALL_CDC_TOPICS,
-  ALL_SOURCE_TOPICS,
-  CDC_TOPICS,
-  type CdcTopic,
-  SOURCE_TOPICS,
-  type SourceTopic,
-} from "../topics.js";
+import { ALL_SOURCE_TOPICS, type CdcTopic, SOURCE_TOPICS, type SourceTopic } from "../topics.js";
 import {
   type Dataset,
   type DatasetOptions,
@@ -24,6 +16,9 @@ import {
   type EventItem,
   generateDataset,
 } from "./dataset.js";
+import { ExpectedWorld, type WorldAsOf } from "./expected-world.js";
+
+export { ExpectedWorld, type WorldAsOf } from "./expected-world.js";
 
 /**
  * What a data set should book, derived from the data alone with the wording of SPEC §3, §5
@@ -36,7 +31,21 @@ import {
  */
 export interface ExpectedTotals {
   events: { total: number; byTopic: Record<SourceTopic, number>; byDelivery: Record<Delivery, number> };
-  cdc: { total: number; byTopic: Record<CdcTopic, number>; merchants: number; seededAccounts: number };
+  cdc: {
+    /** Messages on the CDC topics, tombstones included (as publish counts them). */
+    total: number;
+    byTopic: Record<CdcTopic, number>;
+    /** Of those, tombstones (null values: compaction markers, no version). */
+    tombstones: Record<CdcTopic, number>;
+    /**
+     * Rows the tables must refuse: owner moves (SPEC §5 "Owners never change"), account types or
+     * statuses outside CONTRACTS'.
+     */
+    refused: Record<CdcTopic, number>;
+    /** Merchants ever seen, deleted ones included: each keeps its seeded accounts. */
+    merchants: number;
+    seededAccounts: number;
+  };
   /** Vouchers the topology emits to `finance.voucher` (the topic), per kind. */
   postings: Record<VoucherKind, number>;
   /** Rows in the `finance.voucher` table: distinct idempotency keys, per kind. */
@@ -83,49 +92,6 @@ export type Outcome =
       skips: SkipReason[];
     };
 
-/** The entities the CDC topics describe, as far as the expectations need them. */
-export class ExpectedWorld {
-  readonly merchants = new Set<string>();
-  /** account id → owner and type (seeded accounts included). */
-  readonly accounts = new Map<string, { merchantId: string; type: string }>();
-  readonly vendors = new Map<string, string>();
-  readonly purchaseOrders = new Map<string, { merchantId: string; vendorId: string }>();
-
-  static of(dataset: Dataset): ExpectedWorld {
-    const world = new ExpectedWorld();
-    for (const item of dataset.cdc()) {
-      const row = item.value.after;
-      if (item.value.op === "d" || row === null) continue;
-      switch (item.topic) {
-        case CDC_TOPICS.merchant:
-          world.merchants.add(item.key.id);
-          // SPEC §3: every merchant gets its seeded accounts; only CASH is a money account.
-          for (const a of SEEDED_ACCOUNTS) {
-            world.accounts.set(seededAccountId(item.key.id, a.code), {
-              merchantId: item.key.id,
-              type: a.type,
-            });
-          }
-          break;
-        case CDC_TOPICS.financeAccount: {
-          const r = item.value.after as { merchant_id: string; type: string };
-          world.accounts.set(item.key.id, { merchantId: r.merchant_id, type: r.type });
-          break;
-        }
-        case CDC_TOPICS.vendor:
-          world.vendors.set(item.key.id, (item.value.after as { merchant_id: string }).merchant_id);
-          break;
-        case CDC_TOPICS.purchaseOrder: {
-          const r = item.value.after as { merchant_id: string; vendor_id: string };
-          world.purchaseOrders.set(item.key.id, { merchantId: r.merchant_id, vendorId: r.vendor_id });
-          break;
-        }
-      }
-    }
-    return world;
-  }
-}
-
 class DeadLetter extends Error {
   constructor(
     readonly reason: DeadLetterReason,
@@ -158,15 +124,49 @@ function owned(what: string, owner: string | undefined, merchantId: string): voi
   if (owner !== merchantId) throw new DeadLetter("CROSS_TENANT", `${what} belongs to ${owner}`);
 }
 
-function moneyAccount(w: ExpectedWorld, id: string, merchantId: string): void {
-  const a = w.accounts.get(id);
-  owned(`account ${id}`, a?.merchantId, merchantId);
-  if (a?.type !== "MONEY") invalid(`account ${id} is not a money account`);
+/**
+ * Worst first: a cross-tenant reference is never posted whatever else is wrong (SPEC §5), and a
+ * bad reference will not fix itself, while a missing one may still arrive.
+ */
+const WORST_FIRST: readonly DeadLetterReason[] = ["CROSS_TENANT", "INVALID_PAYLOAD", "UNRESOLVED"];
+
+/** An event's references, every one checked: the worst problem among them names its dead letter. */
+class ReferenceChecks {
+  private worst: DeadLetter | null = null;
+
+  check(verify: () => void): void {
+    try {
+      verify();
+    } catch (e) {
+      if (!(e instanceof DeadLetter)) throw e;
+      const rank = (d: DeadLetter) => WORST_FIRST.indexOf(d.reason);
+      if (this.worst === null || rank(e) < rank(this.worst)) this.worst = e;
+    }
+  }
+
+  /** Throws the worst problem found, if any. */
+  settle(): void {
+    if (this.worst !== null) throw this.worst;
+  }
 }
 
-/** Booking anything needs the merchant's control accounts, seeded when the merchant appeared. */
-function merchantKnown(w: ExpectedWorld, merchantId: string): void {
-  if (!w.merchants.has(merchantId)) throw new DeadLetter("UNRESOLVED", `merchant ${merchantId} unknown`);
+/** SPEC §5: an active money account of the merchant; a snapshot's status does not count before it. */
+function moneyAccount(w: WorldAsOf, id: string, merchantId: string): void {
+  const a = w.account(id);
+  owned(`account ${id}`, a?.merchantId, merchantId);
+  if (a?.value.type !== "MONEY") invalid(`account ${id} is not a money account`);
+  if (a?.statusApplies && a.value.status !== "ACTIVE") invalid(`account ${id} is ${a.value.status}`);
+}
+
+/**
+ * Booking anything needs the merchant's control accounts, seeded when the merchant appeared, and
+ * the event in its book currency (SPEC §3); a merchant deleted before the event is not there.
+ */
+function merchantKnown(w: WorldAsOf, e: { merchantId: string; currency: string }): void {
+  const m = w.merchant(e.merchantId);
+  if (m === undefined) throw new DeadLetter("UNRESOLVED", `merchant ${e.merchantId} unknown`);
+  const { currency } = m.value;
+  if (currency !== e.currency) invalid(`currency ${e.currency} is not the merchant's ${currency}`);
 }
 
 /**
@@ -178,7 +178,7 @@ function keyOf(kind: VoucherKind, ...parts: string[]): string {
   return [kind, ...escaped].join(":");
 }
 
-function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
+function salePayment(e: PaymentSucceeded, w: WorldAsOf): Outcome {
   checkMoney(e.orderTotal, "orderTotal", "≥0");
   if (e.attempts.length === 0) invalid("no attempts");
   unique(
@@ -195,13 +195,15 @@ function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
   }
   const vouchers: Extract<Outcome, { deadLetter: null }>["vouchers"] = [];
   const skips: SkipReason[] = [];
+  const references = new ReferenceChecks();
   for (const a of e.attempts) {
     if (a.finance === null) {
       skips.push("NO_FINANCE_ROUTING");
       continue;
     }
-    moneyAccount(w, a.finance.source.id, e.merchantId);
-    merchantKnown(w, e.merchantId);
+    const accountId = a.finance.source.id;
+    references.check(() => moneyAccount(w, accountId, e.merchantId));
+    references.check(() => merchantKnown(w, e));
     const received = a.tendered ?? a.amount;
     const change = received.minus(a.amount);
     // DEBIT money, CREDIT revenue, and CREDIT change clearing when change is due.
@@ -222,10 +224,11 @@ function salePayment(e: PaymentSucceeded, w: ExpectedWorld): Outcome {
       skips.push("NO_CHANGE_DUE");
     }
   }
+  references.settle();
   return { deadLetter: null, vouchers, skips };
 }
 
-function purchase(e: PurchaseOrderReceived, w: ExpectedWorld): Outcome {
+function purchase(e: PurchaseOrderReceived, w: WorldAsOf): Outcome {
   const received = checkMoney(e.receivedValue, "receivedValue", "≥0");
   unique(
     e.payments.map((p) => p.uid),
@@ -234,11 +237,16 @@ function purchase(e: PurchaseOrderReceived, w: ExpectedWorld): Outcome {
   let paid = money(0);
   for (const p of e.payments) paid = paid.plus(checkMoney(p.amount, "payment amount", ">0"));
   if (e.payments.length === 0) return { deadLetter: null, vouchers: [], skips: ["NO_FINANCE_ROUTING"] };
-  for (const p of e.payments) moneyAccount(w, p.accountId, e.merchantId);
-  const po = w.purchaseOrders.get(e.purchaseOrderId);
-  owned(`purchase order ${e.purchaseOrderId}`, po?.merchantId, e.merchantId);
-  owned(`vendor ${po?.vendorId}`, w.vendors.get(po?.vendorId ?? ""), e.merchantId);
-  merchantKnown(w, e.merchantId);
+  const references = new ReferenceChecks();
+  for (const p of e.payments) references.check(() => moneyAccount(w, p.accountId, e.merchantId));
+  references.check(() => {
+    const po = w.purchaseOrder(e.purchaseOrderId);
+    owned(`purchase order ${e.purchaseOrderId}`, po?.merchantId, e.merchantId);
+    const vendorId = po?.value.vendorId;
+    owned(`vendor ${vendorId}`, w.vendor(vendorId ?? "")?.merchantId, e.merchantId);
+  });
+  references.check(() => merchantKnown(w, e));
+  references.settle();
   // CREDIT each payment; DEBIT inventory when received > 0; ACCOUNTS_PAYABLE for the difference.
   const lines = e.payments.length + (received.greaterThan(0) ? 1 : 0) + (paid.equals(received) ? 0 : 1);
   const amount = paid.greaterThan(received) ? paid : received;
@@ -246,18 +254,18 @@ function purchase(e: PurchaseOrderReceived, w: ExpectedWorld): Outcome {
   return { deadLetter: null, vouchers: [{ kind: "PURCHASE_PAYMENT", key, amount, lines }], skips: [] };
 }
 
-function cogs(e: InventoryIssuedForSale, w: ExpectedWorld): Outcome {
+function cogs(e: InventoryIssuedForSale, w: WorldAsOf): Outcome {
   const cost = checkMoney(e.costBasis, "costBasis", "≥0");
   if (cost.isZero()) return { deadLetter: null, vouchers: [], skips: ["ZERO_COST_BASIS"] };
-  merchantKnown(w, e.merchantId);
+  merchantKnown(w, e);
   const key = keyOf("SALE_COGS", e.merchantId, "SALE_ORDER", e.saleOrderId, e.attemptUid);
   return { deadLetter: null, vouchers: [{ kind: "SALE_COGS", key, amount: cost, lines: 2 }], skips: [] };
 }
 
-function adjustment(e: InventoryAdjusted, w: ExpectedWorld): Outcome {
+function adjustment(e: InventoryAdjusted, w: WorldAsOf): Outcome {
   const delta = checkMoney(e.valueDelta, "valueDelta", "any");
   if (delta.isZero()) return { deadLetter: null, vouchers: [], skips: ["ZERO_VALUE_DELTA"] };
-  merchantKnown(w, e.merchantId);
+  merchantKnown(w, e);
   const key = keyOf("INVENTORY_ADJUSTMENT", e.merchantId, "INVENTORY_TRACKING", e.inventoryTrackingId);
   return {
     deadLetter: null,
@@ -266,21 +274,22 @@ function adjustment(e: InventoryAdjusted, w: ExpectedWorld): Outcome {
   };
 }
 
-/** What one published message should come to. */
+/** What one published message should come to, against the world as it was when the event occurred. */
 export function expectedOutcome(item: EventItem, world: ExpectedWorld): Outcome {
   if (item.raw !== null || item.event === null) {
     return { deadLetter: "UNDECODABLE", why: "not Avro in the registry wire format" };
   }
+  const w = world.asOf(item.event.occurredAt);
   try {
     switch (item.topic) {
       case SOURCE_TOPICS.paymentSuccess:
-        return salePayment(item.event as PaymentSucceeded, world);
+        return salePayment(item.event as PaymentSucceeded, w);
       case SOURCE_TOPICS.purchaseOrderReceived:
-        return purchase(item.event as PurchaseOrderReceived, world);
+        return purchase(item.event as PurchaseOrderReceived, w);
       case SOURCE_TOPICS.inventoryIssuedForSale:
-        return cogs(item.event as InventoryIssuedForSale, world);
+        return cogs(item.event as InventoryIssuedForSale, w);
       case SOURCE_TOPICS.inventoryAdjusted:
-        return adjustment(item.event as InventoryAdjusted, world);
+        return adjustment(item.event as InventoryAdjusted, w);
     }
   } catch (e) {
     if (e instanceof DeadLetter) return { deadLetter: e.reason, why: e.message };
@@ -309,8 +318,6 @@ function keyHash(s: string): number {
 /** Walks the whole data set (lazily) and totals what it should book. */
 export function expectedTotals(dataset: Dataset): ExpectedTotals {
   const world = ExpectedWorld.of(dataset);
-  const cdcByTopic = zero(ALL_CDC_TOPICS);
-  for (const item of dataset.cdc()) cdcByTopic[item.topic]++;
   const out: ExpectedTotals = {
     events: {
       total: 0,
@@ -318,10 +325,12 @@ export function expectedTotals(dataset: Dataset): ExpectedTotals {
       byDelivery: zero(["ORIGINAL", "REDELIVERY", "REPUBLICATION"]),
     },
     cdc: {
-      total: Object.values<number>(cdcByTopic).reduce((a, b) => a + b, 0),
-      byTopic: cdcByTopic,
-      merchants: world.merchants.size,
-      seededAccounts: world.merchants.size * SEEDED_ACCOUNTS.length,
+      total: Object.values<number>(world.messages).reduce((a, b) => a + b, 0),
+      byTopic: world.messages,
+      tombstones: world.tombstones,
+      refused: world.refused,
+      merchants: world.merchantCount,
+      seededAccounts: world.merchantCount * SEEDED_ACCOUNTS.length,
     },
     postings: zero(VOUCHER_KINDS),
     vouchers: zero(VOUCHER_KINDS),

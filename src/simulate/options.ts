@@ -23,6 +23,12 @@ export interface DatasetOptions {
   duplicateRate?: number;
   /** Epoch millis of the first event (default 2026-01-01T00:00:00Z). */
   start?: number;
+  /**
+   * After the snapshot, the CDC topics also carry what changed in the seller database after
+   * every event: accounts archived, vendors renamed and deleted, purchase orders re-coded, a
+   * refused owner move, a merchant deleted (world/changes.ts). Default true.
+   */
+  history?: boolean;
 }
 
 export type ResolvedDatasetOptions = Required<DatasetOptions>;
@@ -56,6 +62,7 @@ export function resolveOptions(options: DatasetOptions): ResolvedDatasetOptions 
     badReasons: [...(options.badReasons ?? BAD_REASONS)],
     duplicateRate: options.duplicateRate ?? 0.01,
     start: options.start ?? DEFAULT_START,
+    history: options.history ?? true,
   };
   const { merchants, events, partitions, badRate, duplicateRate, bad, badReasons } = resolved;
   if (!Number.isInteger(options.seed)) throw new RangeError("seed must be an integer");

@@ -19,7 +19,14 @@ import {
   valueSubject,
 } from "../topics.js";
 import type { Dataset } from "./dataset.js";
-import { DatasetEncoder, type EncodedBatch, META_FIELDS, type SchemaIds, SIM_TOPICS } from "./encode.js";
+import {
+  DatasetEncoder,
+  type EncodedBatch,
+  META_FIELDS,
+  type SchemaIds,
+  SIM_TOPICS,
+  TOMBSTONE,
+} from "./encode.js";
 
 export type Phase = "cdc" | "events";
 
@@ -169,18 +176,20 @@ function unpack(batch: EncodedBatch): TopicMessages[] {
       messages = [];
       perTopic.set(topic, messages);
     }
+    const valueLength = meta[at + 5] as number;
     messages.push({
       partition: meta[at + 1] as number,
       key: Buffer.from(batch.buffer, meta[at + 2], meta[at + 3]),
-      value: Buffer.from(batch.buffer, meta[at + 4], meta[at + 5]),
+      value: valueLength === TOMBSTONE ? null : Buffer.from(batch.buffer, meta[at + 4], valueLength),
     });
   }
   return [...perTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 /**
- * Publishes a data set: CDC rows first, all acknowledged before any event is sent (so the
- * tables hold every row the events reference), then the source events, in large batches with
+ * Publishes a data set: CDC rows first (tombstones included, counted as messages), all
+ * acknowledged before any event is sent (so the tables hold every row the events reference,
+ * and the changes committed after them), then the source events, in large batches with
  * acks = all. Keys are partitioned as Kafka's default partitioner does. Returns the counts per
  * topic and the measured rates.
  */

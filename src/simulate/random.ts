@@ -53,7 +53,15 @@ export function mix32(a: number, b: number): number {
 }
 
 /** The independent random streams of a data set. */
-export const STREAM = { merchants: 1, events: 2, purchaseOrder: 3, customer: 4, variant: 5 } as const;
+export const STREAM = {
+  merchants: 1,
+  events: 2,
+  purchaseOrder: 3,
+  customer: 4,
+  variant: 5,
+  /** What changes in the seller database after the events (world/changes.ts). */
+  changes: 6,
+} as const;
 
 /** The Rng of item `index` of `stream`, determined by (seed, stream, index) alone. */
 export const streamRng = (seed: number, stream: number, index: number) =>

@@ -1,15 +1,9 @@
-import { CDC_TOPICS } from "../../topics.js";
-import type { ResolvedDatasetOptions } from "../options.js";
+import { CDC_TOPICS, type CdcTopic } from "../../topics.js";
 import type { SimMerchant } from "../world/merchants.js";
 import type { PurchaseOrders } from "../world/purchase-orders.js";
-import {
-  type AccountRow,
-  type CdcItem,
-  type MerchantRow,
-  type PurchaseOrderRow,
-  snapshotRead,
-  type VendorRow,
-} from "./debezium.js";
+import { type CdcItem, type CdcRows, cdcMessage } from "./debezium.js";
+import { accountRow, merchantRow, purchaseOrderRow, vendorRow } from "./rows.js";
+import type { SellerLog } from "./seller-log.js";
 
 /** Number of rows `snapshot` yields. */
 export function snapshotRowCount(merchants: readonly SimMerchant[], purchaseOrders: PurchaseOrders): number {
@@ -20,60 +14,24 @@ export function snapshotRowCount(merchants: readonly SimMerchant[], purchaseOrde
 
 /**
  * The Debezium snapshot of the seller database: merchants, their money accounts (but the
- * seeded CASH, which finance creates itself), vendors, then purchase orders, timestamped just
- * before the first event, in snapshot order.
+ * seeded CASH, which finance creates itself), vendors, then purchase orders, read in the log's
+ * current transaction (before any event, so every merchant's rows precede its first event).
  */
 export function* snapshot(
-  o: ResolvedDatasetOptions,
+  log: SellerLog,
   merchants: readonly SimMerchant[],
   purchaseOrders: PurchaseOrders,
 ): IterableIterator<CdcItem> {
-  let ts = o.start - 3_600_000;
-  let lsn = 24_000_000;
-  const read = <Row>(table: string, row: Row) => {
-    ts += 1;
-    lsn += 152;
-    return snapshotRead(table, row, ts, lsn);
-  };
+  const read = <T extends CdcTopic>(topic: T, after: CdcRows[T]) =>
+    cdcMessage(topic, "r", { before: null, after }, log.row());
+  for (const m of merchants) yield read(CDC_TOPICS.merchant, merchantRow(m));
   for (const m of merchants) {
-    const row: MerchantRow = {
-      id: m.id,
-      name: m.name,
-      currency: "VND",
-      status: "ACTIVE",
-      created_at: m.createdAt,
-    };
-    yield { topic: CDC_TOPICS.merchant, key: { id: m.id }, value: read("merchant", row) };
+    for (const a of m.moneyAccounts) if (!a.seeded) yield read(CDC_TOPICS.financeAccount, accountRow(m, a));
   }
   for (const m of merchants) {
-    for (const a of m.moneyAccounts) {
-      if (a.seeded) continue;
-      const row: AccountRow = {
-        id: a.id,
-        merchant_id: m.id,
-        code: a.code,
-        name: a.name,
-        type: "MONEY",
-        status: "ACTIVE",
-      };
-      yield { topic: CDC_TOPICS.financeAccount, key: { id: a.id }, value: read("finance_account", row) };
-    }
-  }
-  for (const m of merchants) {
-    for (const v of m.vendors) {
-      const row: VendorRow = { id: v.id, merchant_id: m.id, name: v.name, status: "ACTIVE" };
-      yield { topic: CDC_TOPICS.vendor, key: { id: v.id }, value: read("vendor", row) };
-    }
+    for (const v of m.vendors) yield read(CDC_TOPICS.vendor, vendorRow(m, v, v.name));
   }
   for (let k = 0; k < purchaseOrders.count; k++) {
-    const po = purchaseOrders.at(k);
-    const row: PurchaseOrderRow = {
-      id: po.id,
-      merchant_id: (merchants[po.merchantIndex] as SimMerchant).id,
-      code: po.code,
-      vendor_id: po.vendorId,
-      status: "CONFIRMED",
-    };
-    yield { topic: CDC_TOPICS.purchaseOrder, key: { id: po.id }, value: read("purchase_order", row) };
+    yield read(CDC_TOPICS.purchaseOrder, purchaseOrderRow(merchants, purchaseOrders.at(k)));
   }
 }

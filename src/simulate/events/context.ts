@@ -3,6 +3,16 @@ import { type Rng, STREAM, streamRng } from "../random.js";
 import type { MerchantPicker, MoneyAccountKind, SimMerchant, SimMoneyAccount } from "../world/merchants.js";
 import { Sales } from "./sales.js";
 
+/** Most milliseconds between one event's `occurredAt` and the next one's. */
+export const MAX_EVENT_GAP_MS = 2_000;
+
+/**
+ * No event of the data set occurred after this: each position of the stream draws at most one
+ * envelope (copies repeat theirs), each at most MAX_EVENT_GAP_MS after the last. Known from the
+ * options alone, so what comes after the events can be timed without generating them.
+ */
+export const latestOccurredAt = (o: ResolvedDatasetOptions): number => o.start + MAX_EVENT_GAP_MS * o.events;
+
 /** The fields every source event starts with. */
 export interface Envelope {
   eventId: string;
@@ -63,7 +73,7 @@ export class EventContext {
 
   /** A new event's envelope, a little after the previous event. */
   envelope(m: SimMerchant): Envelope {
-    this.clock += this.rng.int(1, 2_000);
+    this.clock += this.rng.int(1, MAX_EVENT_GAP_MS);
     return { eventId: this.rng.uuid(), occurredAt: this.clock, merchantId: m.id, currency: "VND" };
   }
 
