@@ -162,6 +162,7 @@ export class TableFeed {
       }
     }
     if (broken > 0) this.log.error({ broken }, "kept reference versions not applied");
+    this.tables.expectReread();
     this.log.info({ ms: Date.now() - started, changes: changes.length }, "reference versions loaded");
   }
 

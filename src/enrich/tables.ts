@@ -128,6 +128,12 @@ export class MaterializedTables {
     return this.purchaseOrders.put(id, { ...version, row: shared });
   }
 
+  /** The kept versions are loaded: their topics are read again from the start (VersionedTable.expectReread). */
+  expectReread(): void {
+    for (const table of [this.merchants, this.accounts, this.vendors, this.purchaseOrders])
+      table.expectReread();
+  }
+
   get sizes() {
     return {
       merchants: this.merchants.size,

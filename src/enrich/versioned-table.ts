@@ -9,8 +9,8 @@ export type PutOutcome =
   /** Nothing a voucher or a check uses changed (a re-snapshot, a column nobody reads). */
   | { kind: "unchanged" }
   /**
-   * Seen before: a version already held (loaded from the store, or a change sent again), or a
-   * refusal already reported. Known by content, not offset: topics restart their offsets.
+   * Seen before: a version already held (loaded from the store and read again, or a change sent
+   * again), or a refusal already reported. Known by content, not offset: topics restart offsets.
    */
   | { kind: "known" }
   | { kind: "refused"; reason: RefusalReason; message: string };
@@ -39,6 +39,8 @@ export class VersionedTable<Row> {
    * came later), its history is rebuilt from them with that owner.
    */
   private readonly contested = new Map<string, Version<Row>[]>();
+  /** Entities whose topic rows are being read again after a load: the next version a row may match. */
+  private readonly rereading = new Map<string, number>();
   /** Refusals already reported, by entity, commit time and claimed owner. */
   private readonly refusals = new Set<string>();
   private versionCount = 0;
@@ -62,10 +64,33 @@ export class VersionedTable<Row> {
     return versions === undefined ? undefined : this.firstOwner(versions);
   }
 
+  /**
+   * After the kept versions were loaded: their topics are read again from the start, and each
+   * entity's rows are matched against its versions in order (what follows the last match is
+   * new), so a compacted or re-created topic adds nothing twice, and a change made and undone
+   * in one transaction (equal commit times) still ends with its last row.
+   */
+  expectReread(): void {
+    for (const id of this.entities.keys()) this.rereading.set(id, 0);
+  }
+
   put(id: string, version: Version<Row>): PutOutcome {
     const versions = this.entities.get(id);
     const row = version.row;
-    if (versions?.some((v) => this.isSame(v, version))) return { kind: "known" };
+    // Where a new version goes: last, or, while the topic is read again, where the reading is.
+    let place = versions?.length ?? 0;
+    const reread = this.rereading.get(id);
+    if (versions !== undefined && reread !== undefined) {
+      for (let j = reread; j < versions.length; j++) {
+        if (this.isSame(versions[j] as Version<Row>, version)) {
+          this.reread(id, j + 1, versions.length);
+          return { kind: "known" };
+        }
+      }
+      place = reread;
+    } else if (versions !== undefined && this.isResent(versions, version)) {
+      return { kind: "known" };
+    }
     const claimed = row === null ? undefined : this.rules.owner?.(row);
     if (claimed !== undefined) {
       const owner = this.ownerOf(id);
@@ -80,12 +105,12 @@ export class VersionedTable<Row> {
         );
       }
     }
-    const last = versions?.at(-1);
-    const lastRow = last?.row ?? null;
-    const unchanged = row === null ? lastRow === null : lastRow !== null && this.rules.same(lastRow, row);
+    const previous = place > 0 ? (versions?.[place - 1]?.row ?? null) : null;
+    const unchanged = row === null ? previous === null : previous !== null && this.rules.same(previous, row);
     if (unchanged) return { kind: "unchanged" };
     if (versions === undefined) this.entities.set(id, [version]);
-    else versions.push(version);
+    else versions.splice(place, 0, version);
+    if (versions !== undefined && reread !== undefined) this.reread(id, place + 1, versions.length);
     this.contested.get(id)?.push(version);
     this.versionCount++;
     return { kind: "versioned" };
@@ -96,6 +121,22 @@ export class VersionedTable<Row> {
     if (this.refusals.has(signature)) return { kind: "known" };
     this.refusals.add(signature);
     return { kind: "refused", reason, message };
+  }
+
+  private reread(id: string, next: number, length: number): void {
+    if (next >= length) this.rereading.delete(id);
+    else this.rereading.set(id, next);
+  }
+
+  /**
+   * A change sent again: the same as the last version, or as an older one committed before the
+   * last (a connector that restarts sends again what it sent since its last commit). The same
+   * as an older version at the last one's commit time is a change undone in that transaction.
+   */
+  private isResent(versions: readonly Version<Row>[], version: Version<Row>): boolean {
+    const last = versions[versions.length - 1] as Version<Row>;
+    if (this.isSame(last, version)) return true;
+    return version.at < last.at && versions.some((v) => this.isSame(v, version));
   }
 
   /** The same change: same commit time, owner and fields that matter (or both deletes). */
@@ -118,6 +159,7 @@ export class VersionedTable<Row> {
     const rows = this.contested.get(id) ?? versions;
     this.entities.delete(id);
     this.contested.delete(id);
+    this.rereading.delete(id);
     this.versionCount -= versions.length;
     for (const row of rows) this.put(id, row);
     return seen;
