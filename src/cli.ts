@@ -104,6 +104,10 @@ export function buildCli(): Command {
     .option("--events <n>", "number of source events", nonNegativeInt, 10_000)
     .option("--partitions <n>", "partitions of topics it creates", positiveInt, 6)
     .option("--bad", "include a few deliberately bad events (each dead-letter reason)")
+    .option(
+      "--no-history",
+      "without the seller database's changes after the events (archives, renames, re-codes, deletes, a refused owner move)",
+    )
     .action(
       async (opts: {
         seed: number;
@@ -111,6 +115,7 @@ export function buildCli(): Command {
         events: number;
         partitions: number;
         bad?: boolean;
+        history: boolean;
       }) => {
         const { simulateCommand } = await import("./simulate/command.js");
         await simulateCommand({ ...opts, bad: opts.bad === true });

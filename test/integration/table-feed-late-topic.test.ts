@@ -52,18 +52,22 @@ describe("materialized tables: a CDC topic created after the start", () => {
   });
 
   it("is followed once it exists: its rows reach the tables without a restart", async () => {
-    assert.equal(tables.vendor(ids.VENDOR), undefined);
+    assert.equal(tables.vendor(ids.VENDOR, Date.now()), undefined);
     await ensureTopics(k.admin, [LATE], 3);
     await publishCdc(k, ids);
-    await until("the vendor reaches the tables", () => tables.vendor(ids.VENDOR) !== undefined, 30_000);
-    assert.ok(tables.merchant(ids.M), "the topics present at the start are followed as before");
+    await until(
+      "the vendor reaches the tables",
+      () => tables.vendor(ids.VENDOR, Date.now()) !== undefined,
+      30_000,
+    );
+    assert.ok(tables.merchant(ids.M, Date.now()), "the topics present at the start are followed as before");
   });
 
   it("stops with its late consumers, and stays stopped", async () => {
     await feed.stop();
-    const before = tables.sizes.vendors;
+    const before = tables.sizes.vendors.entities;
     await publishCdc(k, { ...ids, VENDOR: `${ids.VENDOR}-after-stop` });
     await sleep(2_000);
-    assert.equal(tables.sizes.vendors, before);
+    assert.equal(tables.sizes.vendors.entities, before);
   });
 });
