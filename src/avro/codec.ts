@@ -4,8 +4,22 @@ import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { retry } from "../retry.js";
 import { DecimalType } from "./decimal-type.js";
+import { WideLongType } from "./reader-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
+
+/**
+ * Writer schemas read every long with WideLongType, which never refuses a value: Debezium 3.x
+ * writes `ts_ns` (epoch nanoseconds, past 2^53) in every CDC record's envelope and source block,
+ * where avsc's own long throws "potential precision loss" and the whole record would be
+ * undecodable. (A hook, not `registry: {long}`: the registry client shares its options between
+ * schemas, and avsc fills a given registry with each schema's names: a new object per parse.)
+ */
+const writerOptions = () => ({
+  logicalTypes: { decimal: DecimalType },
+  typeHook: (schema: unknown) =>
+    schema === "long" || (schema as { type?: unknown } | null)?.type === "long" ? WideLongType : undefined,
+});
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
@@ -62,7 +76,7 @@ export class AvroCodec {
         // (its ESM and CJS typings differ; the runtime object is the same)
         middlewares: [TimeoutMiddleware(this.requestPolicy.deadlineMs + 1_000) as never],
       },
-      { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
+      { [SchemaType.AVRO]: writerOptions() },
     );
   }
 
@@ -147,10 +161,7 @@ export class AvroCodec {
    * that know their schemas and have no registry (the topology test driver).
    */
   adopt(id: number, schema: object): void {
-    this.types.set(
-      id,
-      avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { decimal: DecimalType } }),
-    );
+    this.types.set(id, avro.Type.forSchema(schema as avro.Schema, writerOptions()));
     this.unknownIds.delete(id);
   }
 

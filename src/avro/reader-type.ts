@@ -6,7 +6,7 @@ import { DecimalType } from "./decimal-type.js";
  * as a bigint, so an out-of-range timestamp reaches validation (INVALID_PAYLOAD with a precise
  * message) instead of failing the decode. avsc's own long throws "potential precision loss".
  */
-const WideLongType = avro.types.LongType.__with({
+export const WideLongType = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => {
     const n = buf.readBigInt64LE();
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
