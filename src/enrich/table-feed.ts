@@ -64,7 +64,12 @@ export class TableFeed {
   }
 
   async start(): Promise<void> {
-    await this.loadKept();
+    try {
+      await this.loadKept();
+    } catch (e) {
+      if (this.stopping.signal.aborted) return; // stopped while waiting for Postgres
+      throw e;
+    }
     if (this.stopping.signal.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();

@@ -44,6 +44,9 @@ const SAVE_SQL = `
 const LOAD_SQL = `
   SELECT topic, change FROM finance.reference_version ORDER BY array_position($1::text[], topic), seq`;
 
+/** SQLSTATE of a relation that does not exist: the database was not migrated. */
+const UNDEFINED_TABLE = "42P01";
+
 /** Every instance reads every CDC partition and saves the same changes: the first copy stands. */
 export class PostgresVersionStore implements VersionStore {
   constructor(private readonly pool: Pool) {}
@@ -53,6 +56,11 @@ export class PostgresVersionStore implements VersionStore {
       const { rows } = await this.pool.query<{ topic: CdcTopic; change: string }>(LOAD_SQL, [ALL_CDC_TOPICS]);
       return rows.map((r) => ({ topic: r.topic, ...(JSON.parse(r.change) as Omit<StoredChange, "topic">) }));
     } catch (e) {
+      if ((e as { code?: string }).code === UNDEFINED_TABLE) {
+        throw new Error("finance.reference_version does not exist: run `finance-posting migrate` first", {
+          cause: e,
+        });
+      }
       throw asInfraError(e, "load reference versions");
     }
   }

@@ -10,7 +10,7 @@ import { log } from "../../src/log.js";
 import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { CDC_TOPICS, keySubject, valueSubject } from "../../src/topics.js";
-import { connectKafka, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, debezium, produce, type TestKafka, testConfig } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /**
@@ -41,24 +41,8 @@ describe("versions outlive upstream compaction (SPEC §5)", () => {
 
   const publishVendor = async (name: string, at: number, id = vendorId, partition?: number) => {
     const key = k.codec.encode(k.schemaIds.get(keySubject(TOPIC)) ?? 0, { id });
-    const value = k.codec.encode(k.schemaIds.get(valueSubject(TOPIC)) ?? 0, {
-      before: null,
-      after: { id, merchant_id: merchantId, name, status: "ACTIVE" },
-      source: {
-        version: "3.6.0.Final",
-        connector: "postgresql",
-        name: "nx.seller",
-        ts_ms: at,
-        snapshot: "false",
-        db: "seller",
-        schema: "public",
-        table: "vendor",
-        txId: null,
-        lsn: null,
-      },
-      op: "u",
-      ts_ms: at,
-    });
+    const row = { id, merchant_id: merchantId, name, status: "ACTIVE" };
+    const value = k.codec.encode(k.schemaIds.get(valueSubject(TOPIC)) ?? 0, debezium("vendor", "u", row, at));
     await produce(k.kafka, TOPIC, [{ key, value, ...(partition === undefined ? {} : { partition }) }]);
   };
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
-import { type Config, groups } from "../../src/config.js";
+import { groups } from "../../src/config.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS, keySubject, valueSubject } from "../../src/topics.js";
-import { connectKafka, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, debezium, deploymentOn, produce, type TestKafka } from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -31,56 +31,22 @@ async function endsOf(k: TestKafka, topics: readonly string[]): Promise<Offsets>
   return all.flat();
 }
 
-function deployment(db: ThrowawayDb): { env: NodeJS.ProcessEnv; config: Config } {
-  const config = testConfig({ DATABASE_URL: db.url });
-  const env = {
-    ...process.env,
-    DATABASE_URL: db.url,
-    CONSUMER_GROUP: config.CONSUMER_GROUP,
-    METRICS_PORT: "0",
-    RESOLVE_TIMEOUT_MS: "1500",
-    SINK_LINGER_MS: "50",
-    LOG_LEVEL: "fatal",
-  };
-  return { env, config };
-}
+const deployment = (db: ThrowawayDb) => deploymentOn(db.url);
 
 const LATER = Date.UTC(2026, 1, 1, 9, 0, 0);
 
 /** The seller database's changes after every event of the scenario, through Debezium. */
 async function changeTheWorld(k: TestKafka, ids: ReturnType<typeof scenarioIds>): Promise<void> {
-  const envelope = (table: string, op: string, after: object | null, before: object | null, at: number) => ({
-    before,
-    after,
-    source: {
-      version: "3.6.0.Final",
-      connector: "postgresql",
-      name: "nx.seller",
-      ts_ms: at,
-      snapshot: "false",
-      db: "seller",
-      schema: "public",
-      table,
-      txId: null,
-      lsn: null,
-    },
-    op,
-    ts_ms: at + 5,
-  });
   const send = async (
     topic: string,
     table: string,
     id: string,
     op: string,
-    row: object | null,
+    row: Record<string, unknown>,
     at: number,
   ) => {
     const key = k.codec.encode(k.schemaIds.get(keySubject(topic)) ?? 0, { id });
-    const before = op === "d" ? { ...(row as object) } : null;
-    const value = k.codec.encode(
-      k.schemaIds.get(valueSubject(topic)) ?? 0,
-      envelope(table, op, op === "d" ? null : row, before, at),
-    );
+    const value = k.codec.encode(k.schemaIds.get(valueSubject(topic)) ?? 0, debezium(table, op, row, at));
     await produce(
       k.kafka,
       topic,

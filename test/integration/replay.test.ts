@@ -21,7 +21,7 @@ import {
   valueSubject,
 } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
-import { connectKafka, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import { connectKafka, deploymentOn, produce, type TestKafka } from "../support/pipeline.js";
 import {
   type PublishedScenario,
   publishCdc,
@@ -35,17 +35,7 @@ import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js"
 const exec = promisify(execFile);
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
-/** The environment of one pipeline deployment: its own consumer groups and its own database. */
-function deployment(db: ThrowawayDb): { env: NodeJS.ProcessEnv; config: Config } {
-  const config = testConfig({ DATABASE_URL: db.url });
-  const env = {
-    ...process.env,
-    DATABASE_URL: db.url,
-    CONSUMER_GROUP: config.CONSUMER_GROUP,
-    METRICS_PORT: "0",
-  };
-  return { env: { ...env, RESOLVE_TIMEOUT_MS: "1500", SINK_LINGER_MS: "50", LOG_LEVEL: "warn" }, config };
-}
+const deployment = (db: ThrowawayDb) => deploymentOn(db.url);
 
 /** Points a deployment's groups at the offsets captured before the scenario was published. */
 async function startGroupsAt(

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { log } from "../../src/log.js";
 import { metrics } from "../../src/metrics.js";
+import { migrate } from "../../src/sinks/migrate.js";
 import { SinkService } from "../../src/sinks/sink-service.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
@@ -20,6 +21,7 @@ describe("a service stopped while it is still starting stays stopped", () => {
 
   before(async () => {
     db = await createThrowawayDb();
+    await migrate(db.pool(1), log);
     k = await connectKafka(config);
     await startGroupsAtEnd(k, config);
   });

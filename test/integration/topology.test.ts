@@ -8,6 +8,7 @@ import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { metrics } from "../../src/metrics.js";
 import { money } from "../../src/money.js";
+import { migrate } from "../../src/sinks/migrate.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { comparable } from "../support/comparable.js";
@@ -45,6 +46,7 @@ describe("posting topology against the real broker and registry", () => {
     const voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     const dlqStart = await endOffsetsOf(k.admin, DLQ_TOPIC);
     await publishCdc(k, ids);
+    await migrate(pool, log); // the topology keeps the reference versions it sees in Postgres
     service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, metrics, pool });
     await service.start();
     ({ bad } = await publishEvents(k, ids));

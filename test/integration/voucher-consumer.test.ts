@@ -13,6 +13,7 @@ import { groups } from "../../src/config.js";
 import { commitGroupOffsets, startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { metrics } from "../../src/metrics.js";
+import { migrate } from "../../src/sinks/migrate.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { connectKafka, endOffsetsOf, type TestKafka, testConfig } from "../support/pipeline.js";
@@ -55,6 +56,7 @@ describe("examples/voucher-consumer.ts against the real pipeline's finance.vouch
     await startGroupAtEnd(k.kafka, k.admin, groupId, [VOUCHER_TOPIC]);
     voucherStart = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     await publishCdc(k, ids);
+    await migrate(pool, log); // the topology keeps the reference versions it sees in Postgres
     service = new PostingService({ config, kafka: k.kafka, codec: k.codec, log, metrics, pool });
     await service.start();
     await publishEvents(k, ids);

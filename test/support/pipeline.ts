@@ -117,16 +117,27 @@ export async function produce(kafka: Kafka, topic: string, messages: Message[]):
   await producer.disconnect();
 }
 
-/** A Debezium envelope as the PostgreSQL connector writes it. */
-export function debezium(table: string, op: string, after: Record<string, unknown> | null) {
+/** When the scenario's CDC rows were committed in the source database, unless a test says. */
+export const CDC_COMMIT_TIME = 1_767_225_600_000;
+
+/**
+ * A Debezium envelope as the PostgreSQL connector writes it, committed at `at`; a delete (op d)
+ * carries the row in `before`. The connector stamps its own `ts_ms` a little later.
+ */
+export function debezium(
+  table: string,
+  op: string,
+  row: Record<string, unknown> | null,
+  at = CDC_COMMIT_TIME,
+) {
   return {
-    before: null,
-    after,
+    before: op === "d" ? row : null,
+    after: op === "d" ? null : row,
     source: {
       version: "2.7.0.Final",
       connector: "postgresql",
       name: "nx.seller",
-      ts_ms: 1_767_225_600_000,
+      ts_ms: at,
       snapshot: op === "r" ? "true" : "false",
       db: "seller",
       schema: "public",
@@ -135,6 +146,21 @@ export function debezium(table: string, op: string, after: Record<string, unknow
       lsn: null,
     },
     op,
-    ts_ms: 1_767_225_600_000,
+    ts_ms: at + 5,
   };
+}
+
+/** The environment of one pipeline deployment under test: its own consumer groups and database. */
+export function deploymentOn(databaseUrl: string): { env: NodeJS.ProcessEnv; config: Config } {
+  const config = testConfig({ DATABASE_URL: databaseUrl });
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    CONSUMER_GROUP: config.CONSUMER_GROUP,
+    METRICS_PORT: "0",
+    RESOLVE_TIMEOUT_MS: "1500",
+    SINK_LINGER_MS: "50",
+    LOG_LEVEL: "warn",
+  };
+  return { env, config };
 }
