@@ -224,9 +224,11 @@ export class TableFeed {
     this.logBroken(topic, batch.partition, broken);
     const store = this.store;
     if (store && kept.length > 0) await this.whileTransient(() => store.save(kept));
-    for (const [table, size] of Object.entries(this.tables.sizes)) {
-      this.metrics.referenceVersions.set({ table }, size.versions);
-    }
+    const sizes = this.tables.sizes;
+    this.metrics.referenceVersions.set({ table: "merchant" }, sizes.merchants.versions);
+    this.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
+    this.metrics.referenceVersions.set({ table: "vendor" }, sizes.vendors.versions);
+    this.metrics.referenceVersions.set({ table: "purchase_order" }, sizes.purchaseOrders.versions);
     await heartbeat();
   }
 
