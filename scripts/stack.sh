@@ -188,8 +188,11 @@ kafka_install() {
 kafka_start() {
   kafka_install
   mkdir -p "$KAFKA_DATA"
-  [[ -f $STACK_DIR/kafka-cluster-id ]] ||
+  # A cluster id is 16 random bytes in URL-safe base64; one starting with '-' would be taken for
+  # an option by the storage tool (as Kafka's own generator knows), so draw again.
+  while [[ ! -s $STACK_DIR/kafka-cluster-id || $(head -c 1 "$STACK_DIR/kafka-cluster-id") == "-" ]]; do
     head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$STACK_DIR/kafka-cluster-id"
+  done
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
     -e "s|@DATA_DIR@|$KAFKA_DATA|g" "$HERE/server.properties.template" >"$KAFKA_HOME/server.properties"
   local log_opt="-Dlog4j.configuration=file:$HERE/log4j.properties"
