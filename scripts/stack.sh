@@ -81,7 +81,11 @@ CONNECT_PORT="${STACK_CONNECT_PORT:-8083}"
 CONNECT_HEAP="${STACK_CONNECT_HEAP:-512m}"
 CONNECT_HOME="$STACK_DIR/connect-$CONNECT_VERSION-debezium-$DEBEZIUM_VERSION"
 DBZ_DIR="$STACK_DIR/debezium"
-SOURCE_PG_DATA="$DBZ_DIR/source-pg"
+# The source cluster's folder (data, socket, server log): under $DBZ_DIR when the OS user
+# postgres can reach it, else under /tmp (a checkout in root's home, say); `up` records which.
+SOURCE_PG_HOME="$DBZ_DIR/source-pg"
+[[ -s $DBZ_DIR/source-pg-home ]] && SOURCE_PG_HOME="$(cat "$DBZ_DIR/source-pg-home")"
+SOURCE_PG_DATA="$SOURCE_PG_HOME/data"
 LOCAL_SOURCE_DB="postgres://postgres@127.0.0.1:$SOURCE_PG_PORT/seller"
 LOCAL_CONNECT="http://127.0.0.1:$CONNECT_PORT"
 
@@ -327,11 +331,28 @@ source_pg_start() {
     log "source-pg: creating the OS user 'postgres' (Postgres refuses to run as root)"
     useradd --system --no-create-home --shell /usr/sbin/nologin postgres || die "could not create user postgres"
   fi
-  mkdir -p "$DBZ_DIR/socket" "$SOURCE_PG_DATA"
-  [[ $(id -u) -eq 0 ]] && chown postgres "$DBZ_DIR/socket" "$SOURCE_PG_DATA"
+  if [[ ! -f $SOURCE_PG_DATA/PG_VERSION ]]; then
+    SOURCE_PG_HOME="$DBZ_DIR/source-pg"
+    mkdir -p "$SOURCE_PG_HOME"
+    if [[ $(id -u) -eq 0 ]]; then
+      chown postgres "$SOURCE_PG_HOME"
+      if ! runuser -u postgres -- test -w "$SOURCE_PG_HOME" 2>/dev/null; then
+        rm -rf "$SOURCE_PG_HOME"
+        SOURCE_PG_HOME="$(mktemp -d /tmp/finance-posting-source-pg.XXXXXX)"
+        chmod 755 "$SOURCE_PG_HOME"
+        chown postgres "$SOURCE_PG_HOME"
+        log "source-pg: the OS user postgres cannot reach $DBZ_DIR; the cluster lives in $SOURCE_PG_HOME"
+      fi
+    fi
+    echo "$SOURCE_PG_HOME" >"$DBZ_DIR/source-pg-home"
+    SOURCE_PG_DATA="$SOURCE_PG_HOME/data"
+  fi
+  mkdir -p "$SOURCE_PG_HOME/socket" "$SOURCE_PG_DATA"
+  touch "$SOURCE_PG_HOME/server.log"
+  [[ $(id -u) -eq 0 ]] && chown postgres "$SOURCE_PG_HOME/socket" "$SOURCE_PG_DATA" "$SOURCE_PG_HOME/server.log"
   chmod 700 "$SOURCE_PG_DATA"
-  touch "$LOG_DIR/source-pg.log"
-  [[ $(id -u) -eq 0 ]] && chown postgres "$LOG_DIR/source-pg.log"
+  # The server writes its log where it can; logs/ shows it under the usual name.
+  ln -sfn "$SOURCE_PG_HOME/server.log" "$LOG_DIR/source-pg.log"
   if [[ ! -f $SOURCE_PG_DATA/PG_VERSION ]]; then
     log "source-pg: initdb in $SOURCE_PG_DATA with $bin"
     as_pg_user "$bin/initdb" -D "$SOURCE_PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C >>"$LOG_DIR/source-pg.log" 2>&1 ||
@@ -340,8 +361,8 @@ source_pg_start() {
   log "source-pg: starting PostgreSQL ($bin) with wal_level=logical on 127.0.0.1:$SOURCE_PG_PORT (log: $LOG_DIR/source-pg.log)"
   local run_as=()
   [[ $(id -u) -eq 0 ]] && run_as=(runuser -u postgres --)
-  setsid "${run_as[@]}" "$bin/pg_ctl" -D "$SOURCE_PG_DATA" -l "$LOG_DIR/source-pg.log" -w -t 60 \
-    -o "-p $SOURCE_PG_PORT -h 127.0.0.1 -k $DBZ_DIR/socket -c wal_level=logical -c max_wal_senders=4 -c max_replication_slots=4 -c fsync=off -c max_connections=50" \
+  setsid "${run_as[@]}" "$bin/pg_ctl" -D "$SOURCE_PG_DATA" -l "$SOURCE_PG_HOME/server.log" -w -t 60 \
+    -o "-p $SOURCE_PG_PORT -h 127.0.0.1 -k $SOURCE_PG_HOME/socket -c wal_level=logical -c max_wal_senders=4 -c max_replication_slots=4 -c fsync=off -c max_connections=50" \
     start >/dev/null 9>&- || die "source-pg: failed to start, see $LOG_DIR/source-pg.log"
 }
 
@@ -449,7 +470,8 @@ debezium_down() { # stops Connect and the source Postgres, and forgets the sourc
     stopped=1
   fi
   if [[ -d $DBZ_DIR ]]; then
-    rm -rf "$DBZ_DIR"
+    [[ $SOURCE_PG_HOME == /tmp/finance-posting-source-pg.* ]] && rm -rf "$SOURCE_PG_HOME"
+    rm -rf "$DBZ_DIR" "$LOG_DIR/source-pg.log"
     log "debezium: source database and connector offsets removed (the next start snapshots afresh)"
   fi
   return $((1 - stopped))
