@@ -33,9 +33,10 @@ function originOf(headers: IHeaders): { topic: string; partition: number; offset
 }
 
 /**
- * A record from finance.posting.dlq, keyed by where the failed event came from; when those
- * headers are missing, malformed or out of the columns' range (a hostile "99999999999" would
- * fail every insert of its batch), by the dead letter's own place, so it is still stored once.
+ * A record from finance.posting.dlq: unique by where the sink read it there (`dlq`), whatever
+ * its headers say; its origin columns hold where the failed event came from by its headers (the
+ * contract's columns), or the dead letter's own place when those headers are missing, malformed
+ * or out of the columns' range (a hostile "99999999999" would fail every insert of its batch).
  */
 export function dlqRecord(source: SourceRecord): DeadLetterRecord {
   const headers = source.headers;
@@ -46,5 +47,6 @@ export function dlqRecord(source: SourceRecord): DeadLetterRecord {
       headerText(headers, "__connect.errors.exception.message") ?? "",
     ),
     ...originOf(headers),
+    dlq: { partition: source.partition, offset: source.offset },
   };
 }

@@ -11,19 +11,42 @@ export interface DeadLetterRecord {
   headers: Record<string, string>;
   reason: string;
   error: string;
+  /**
+   * Where the sink read it on finance.posting.dlq, for a record from that topic: then topic,
+   * partition and offset above are only what its headers claim, and the row is unique by this
+   * place. Absent for a record stored at its own place (unique by topic, partition, offset).
+   */
+  dlq?: { partition: number; offset: string | number };
 }
 
+/*
+ * Unique by where the project read the record (migration 4): a dead letter from the dead-letter
+ * topic by its place there, any other by its own place; a forged origin header takes no row's
+ * place. A dead letter from the topic that is a byte-for-byte copy of a row stored before
+ * migration 4 (those have no place on the topic) is that row again, read after the upgrade.
+ */
 const INSERT = `
-  INSERT INTO finance.dead_letter (topic, partition, "offset", key, value, headers, reason, error)
-  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::jsonb[], $7::text[], $8::text[])
-  ON CONFLICT (topic, partition, "offset") DO NOTHING`;
+  INSERT INTO finance.dead_letter
+    (topic, partition, "offset", key, value, headers, reason, error, dlq_partition, dlq_offset, from_dlq)
+  SELECT n.topic, n.partition, n."offset", n.key, n.value, n.headers, n.reason, n.error,
+         n.dlq_partition, n.dlq_offset, n.dlq_offset IS NOT NULL
+  FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::jsonb[], $7::text[], $8::text[],
+              $9::int[], $10::bigint[])
+    AS n(topic, partition, "offset", key, value, headers, reason, error, dlq_partition, dlq_offset)
+  WHERE n.dlq_offset IS NULL OR NOT EXISTS (
+    SELECT 1 FROM finance.dead_letter d
+    WHERE d.from_dlq AND d.dlq_offset IS NULL
+      AND d.topic = n.topic AND d.partition = n.partition AND d."offset" = n."offset"
+      AND d.key IS NOT DISTINCT FROM n.key AND d.value IS NOT DISTINCT FROM n.value
+      AND d.headers = n.headers AND d.reason = n.reason)
+  ON CONFLICT DO NOTHING`;
 
 /** Postgres text and jsonb cannot hold NUL; a dead letter must be storable whatever it carries. */
 const storable = (s: string): string => s.replaceAll("\u0000", "\uFFFD");
 
 /**
- * Stores dead letters in one statement; a redelivered one (same topic, partition, offset) is
- * kept once. Key and value stay byte for byte. Returns how many were new.
+ * Stores dead letters in one statement; a redelivered one (read again at the same place) is
+ * kept once, and two that claim the same origin are both kept. Key and value stay byte for byte. Returns how many were new.
  */
 export async function insertDeadLetters(db: Db, records: readonly DeadLetterRecord[]): Promise<number> {
   if (records.length === 0) return 0;
@@ -40,6 +63,8 @@ export async function insertDeadLetters(db: Db, records: readonly DeadLetterReco
       headers,
       records.map((r) => storable(r.reason)),
       records.map((r) => storable(r.error)),
+      records.map((r) => r.dlq?.partition ?? null),
+      records.map((r) => (r.dlq ? String(r.dlq.offset) : null)),
     ]);
     return res.rowCount ?? 0;
   } catch (e) {

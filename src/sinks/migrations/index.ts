@@ -1,4 +1,5 @@
 import { anySizeKeys } from "./any-size-keys.js";
+import { deadLetterPlaces } from "./dead-letter-places.js";
 import { referenceVersions } from "./reference-versions.js";
 
 /**
@@ -102,4 +103,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", sql: initial },
   anySizeKeys,
   referenceVersions,
+  deadLetterPlaces,
 ];
