@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { pino } from "pino";
 import { formatSummary, replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { migrateDatabase, runtime } from "./commands/runtime.js";
-import { configVariables } from "./config.js";
+import { configVariables, redact, secretsOf } from "./config.js";
 import { ConfigError, type DeadLetterReason } from "./errors.js";
 import { log } from "./log.js";
 
@@ -166,6 +167,20 @@ export function buildCli(): Command {
   return program;
 }
 
+/** The error as it is logged, with any password in it (a client quoting its URL, say) replaced by `***`. */
+function withoutSecrets(e: unknown, secrets: readonly string[]): unknown {
+  const logged = e instanceof Error ? pino.stdSerializers.err(e) : e;
+  const text = JSON.stringify(logged) ?? "";
+  const redacted = redact(text, secrets);
+  if (redacted === text) return e;
+  try {
+    return JSON.parse(redacted);
+  } catch {
+    // A secret with quotes in it, say, cut through the JSON: keep only what can be redacted as text.
+    return { message: redact(e instanceof Error ? e.message : String(e), secrets) };
+  }
+}
+
 /** How long a failed command may take to close what it opened before it is made to exit. */
 const FAILED_EXIT_GRACE_MS = 5_000;
 
@@ -173,11 +188,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (e) {
+    const secrets = secretsOf(process.env);
     if (e instanceof ConfigError) {
-      process.stderr.write(`finance-posting: ${e.message}\n`);
+      process.stderr.write(`finance-posting: ${redact(e.message, secrets)}\n`);
       process.exit(2);
     }
-    log.fatal({ err: e }, "failed");
+    log.fatal({ err: withoutSecrets(e, secrets) }, "failed");
     log.flush();
     process.exitCode = 1;
     // A command that failed must not linger on the clients and servers it opened.

@@ -154,28 +154,47 @@ async function allMetrics(others: () => Promise<MetricsJson[]>): Promise<string>
   return AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...theirs]).metrics();
 }
 
-/** /metrics, /healthz (process alive and loops running) and /readyz (tables loaded, consumers joined). */
+/** The only methods the endpoints answer; anything else gets 405 with `Allow`. */
+const ALLOWED_METHODS = "GET, HEAD";
+
+/**
+ * /metrics, /healthz (process alive and loops running) and /readyz (tables loaded, consumers
+ * joined), for GET and HEAD only, on `host` (every interface when undefined).
+ */
 export function startMetricsServer(
   port: number,
   health: Health,
   others: () => Promise<MetricsJson[]> = async () => [],
+  host?: string,
 ): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/metrics" && path !== "/healthz" && path !== "/readyz") {
+      res.writeHead(404).end();
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res
+        .writeHead(405, { Allow: ALLOWED_METHODS, "Content-Type": "text/plain" })
+        .end("method not allowed\n");
+      return;
+    }
+    // (Node leaves the body out of a response to HEAD.)
     if (path === "/metrics") {
       allMetrics(others).then(
         (body) => res.writeHead(200, { "Content-Type": registry.contentType }).end(body),
         (e: Error) => res.writeHead(500).end(e.message),
       );
-    } else if (path === "/healthz" || path === "/readyz") {
+    } else {
       const ok = path === "/healthz" ? health.live() : health.ready();
       res.writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
-    } else {
-      res.writeHead(404).end();
     }
   });
+  // Scrapes and probes are small and quick: a client that dawdles is not kept waiting on.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, () => resolve(server));
+    server.listen({ port, host }, () => resolve(server));
   });
 }

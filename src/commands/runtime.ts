@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
-import { type Config, loadConfig } from "../config.js";
+import { type Config, configWarnings, loadConfig } from "../config.js";
 import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
@@ -12,6 +12,7 @@ import { migrate } from "../sinks/migrate.js";
 export function runtime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(env);
   log.level = config.LOG_LEVEL;
+  for (const warning of configWarnings(config)) log.warn(warning);
   limitHeapGrowth(config.HEAP_GROWTH_PERCENT);
   const auth =
     config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
@@ -44,8 +45,10 @@ export async function serveMetrics(
   others?: () => Promise<MetricsJson[]>,
 ): Promise<Server | null> {
   if (config.METRICS_PORT === 0) return null;
-  const server = await startMetricsServer(config.METRICS_PORT, health, others);
-  log.info({ port: config.METRICS_PORT }, "metrics on /metrics, health on /healthz and /readyz");
+  const server = await startMetricsServer(config.METRICS_PORT, health, others, config.METRICS_HOST);
+  const address = server.address();
+  const host = typeof address === "object" && address ? address.address : config.METRICS_HOST;
+  log.info({ host, port: config.METRICS_PORT }, "metrics on /metrics, health on /healthz and /readyz");
   return server;
 }
 

@@ -9,6 +9,7 @@ import kafkajs, {
   type SASLOptions,
 } from "kafkajs";
 import type { Config } from "../config.js";
+import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { RememberingPartitioner } from "./partitioner.js";
 
@@ -44,15 +45,31 @@ export function createKafka(c: Config, log: Logger): Kafka {
         log[levelOf(level, entry)]({ kafkajs: label, ...rest }, message);
       },
   };
-  if (c.KAFKA_SSL) cfg.ssl = c.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(c.KAFKA_SSL_CA_FILE, "utf8")] } : true;
+  if (c.KAFKA_SSL) cfg.ssl = c.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(c.KAFKA_SSL_CA_FILE)] } : true;
   if (c.KAFKA_SASL_MECHANISM) {
+    // loadConfig refuses a mechanism without both, so an empty credential never reaches a broker.
+    if (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD) {
+      throw new ConfigError(
+        "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM",
+      );
+    }
     cfg.sasl = {
       mechanism: c.KAFKA_SASL_MECHANISM,
-      username: c.KAFKA_SASL_USERNAME ?? "",
-      password: c.KAFKA_SASL_PASSWORD ?? "",
+      username: c.KAFKA_SASL_USERNAME,
+      password: c.KAFKA_SASL_PASSWORD,
     } as SASLOptions;
   }
   return new Kafka(cfg);
+}
+
+/** The CA file's PEM; a file gone since loadConfig checked it is a config error (exit 2), not a stack. */
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new ConfigError(`invalid configuration:\n  KAFKA_SSL_CA_FILE: cannot be read (${code}): ${path}`);
+  }
 }
 
 /** Creates the project's output topics when missing; an existing topic is left as it is. */
