@@ -3,6 +3,7 @@ import avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { retry } from "../retry.js";
+import { type CountGuard, countGuard } from "./count-guard.js";
 import { DecimalType } from "./decimal-type.js";
 import { WideLongType } from "./reader-type.js";
 
@@ -57,6 +58,8 @@ export interface RegistryConfig {
 export class AvroCodec {
   private readonly registry: SchemaRegistry;
   private readonly types = new Map<number, avro.Type>();
+  /** Per writer type: its count check, or null when it has no arrays or maps (see countGuard). */
+  private readonly guards = new WeakMap<avro.Type, CountGuard | null>();
   private readonly unknownIds = new Set<number>();
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   /** Per reader type: the resolver from each writer schema id, or why there is none. */
@@ -106,12 +109,23 @@ export class AvroCodec {
     const resolver = reader ? this.resolverFor(reader, id, writer) : undefined;
     try {
       const body = value.subarray(HEADER_LENGTH);
+      // Every count checked against the bytes before avsc, which trusts them, reads any.
+      this.guardOf(writer)?.(body);
       return (reader && resolver ? reader.fromBuffer(body, resolver) : writer.fromBuffer(body)) as T;
     } catch (e) {
       throw new UndecodableError(`Avro payload does not match schema id ${id}: ${(e as Error).message}`, {
         cause: e,
       });
     }
+  }
+
+  private guardOf(writer: avro.Type): CountGuard | null {
+    let guard = this.guards.get(writer);
+    if (guard === undefined) {
+      guard = countGuard(writer);
+      this.guards.set(writer, guard);
+    }
+    return guard;
   }
 
   private resolverFor(reader: avro.Type, id: number, writer: avro.Type): Resolver {

@@ -31,7 +31,8 @@ function plainLongs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(plainLongs);
   if (schema === null || typeof schema !== "object") return schema;
   const o = schema as Record<string, unknown>;
-  if (o.type === "long") return "long";
+  // (a field `{"name": …, "type": "long"}` is no type: it keeps its name)
+  if (o.type === "long" && !("name" in o)) return "long";
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plainLongs(v)]));
 }
 
