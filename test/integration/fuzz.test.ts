@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import avro from "avsc";
+import { AvroCodec } from "../../src/avro/codec.js";
 import { DecimalType } from "../../src/avro/decimal-type.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { type Config, groups } from "../../src/config.js";
+import { UndecodableError } from "../../src/errors.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
-import { loadSchema } from "../../src/schemas.js";
+import { loadSchema, readerOf } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import {
   ALL_SOURCE_TOPICS,
@@ -20,6 +22,7 @@ import {
   type FuzzInput,
   filterClasses,
   generateCorpus,
+  hostileCountBoundMs,
   outcomeOf,
 } from "../support/fuzz/corpus.js";
 import { expectedBooking } from "../support/fuzz/expected.js";
@@ -478,6 +481,26 @@ describe("fuzz: no record can stall the books (issue 7)", { timeout: REPLAY_BOUN
       wrong === "" && stray.length === 0,
       `vouchers differ from the rules:\n${wrong}${stray.length ? `\n  ${stray.length} vouchers nobody expected, e.g. ${stray[0]?.idempotency_key.slice(0, 120)}` : ""}`,
     );
+  });
+
+  it(`finds each hostile item count UNDECODABLE within ${hostileCountBoundMs} ms, decoded as the topology does`, async () => {
+    const hostile = inputs.filter((i) => i.cls === "avro.hostile-count");
+    if (hostile.length === 0) return; // filtered out (FUZZ_CLASSES)
+    const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL });
+    await codec.prepare(hostile.map((i) => i.value));
+    const slow: string[] = [];
+    let worst = 0;
+    for (const i of hostile) {
+      const started = performance.now();
+      assert.throws(() => codec.decode(i.value, readerOf(valueSubject(i.topic))), UndecodableError, i.what);
+      const ms = performance.now() - started;
+      worst = Math.max(worst, ms);
+      if (ms > hostileCountBoundMs) slow.push(`${i.what}: ${ms.toFixed(1)} ms`);
+    }
+    console.log(
+      `fuzz: ${hostile.length} hostile counts, slowest found UNDECODABLE in ${worst.toFixed(2)} ms`,
+    );
+    assert.deepEqual(slow, []);
   });
 
   it("every voucher balances in SQL: sum of debits = sum of credits = amount", async () => {

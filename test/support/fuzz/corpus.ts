@@ -1406,7 +1406,71 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
       { key, headers, oversize: true },
     );
   }
+
+  // ---------------------------------------------------------------- UNDECODABLE: counts that cannot be true
+  // Issue 20: a writer with one more field, array<null> (default []), written last, so its
+  // count is the record's last bytes. Each hostile record must be dead-lettered within a bound
+  // (hostileCountBoundMs), the good ones beside them booked.
+  for (const topic of topics) {
+    times(2, () => {
+      const e = g.event(topic);
+      g.valid("good.writer-array-of-nulls", `${topic} writer with fuzzNulls: [null ×3]`, topic, e, {
+        value: g.encode(topic, { ...cloneEvent(e), fuzzNulls: [null, null, null] }, `${topic}.with-nulls`),
+      });
+    });
+  }
+  const claims = [1e10, 1e12, 1e15, 4e15];
+  const forms: [string, (claim: number) => Buffer][] = [
+    ["trailing count", (n) => zigzag(n)],
+    ["count, then the end of the array", (n) => Buffer.concat([zigzag(n), zigzag(0)])],
+    ["negative count, size 0", (n) => Buffer.concat([zigzag(-n), zigzag(0), zigzag(0)])],
+    ["negative count, size 2^40", (n) => Buffer.concat([zigzag(-n), zigzag(2 ** 40), zigzag(0)])],
+  ];
+  times(16, (i) => {
+    const topic = topics[i % topics.length] as SourceTopic;
+    const claim = claims[i % claims.length] as number;
+    const [form, tail] = forms[Math.floor(i / claims.length) % forms.length] as (typeof forms)[number];
+    const e = g.event(topic);
+    const v = g.encode(topic, { ...cloneEvent(e), fuzzNulls: [] }, `${topic}.with-nulls`);
+    if (v.at(-1) !== 0) throw new Error("fuzz harness: fuzzNulls is not the last field");
+    g.dead(
+      "avro.hostile-count",
+      `${topic} fuzzNulls claiming ${claim.toExponential()} items (${form})`,
+      topic,
+      "UNDECODABLE",
+      Buffer.concat([v.subarray(0, -1), tail(claim)]),
+      { key: g.keyOf(topic, e) },
+    );
+  });
+  times(2, (i) => {
+    const topic = topics[i % topics.length] as SourceTopic;
+    const e = g.event(topic);
+    const v = g.encode(topic, { ...cloneEvent(e), fuzzNulls: [] }, `${topic}.with-nulls`);
+    g.dead(
+      "avro.hostile-count",
+      `${topic} fuzzNulls of 70,000 nulls (past the cap of zero-size items)`,
+      topic,
+      "UNDECODABLE",
+      Buffer.concat([v.subarray(0, -1), zigzag(70_000), zigzag(0)]),
+      { key: g.keyOf(topic, e) },
+    );
+  });
   return g.inputs;
+}
+
+/** Time a hostile-count record may take to be found UNDECODABLE (decoding alone). */
+export const hostileCountBoundMs = 50;
+
+/** Avro's zig-zag varint of a safe integer. */
+function zigzag(n: number): Buffer {
+  let z = n >= 0 ? n * 2 : -n * 2 - 1;
+  const out: number[] = [];
+  while (z >= 0x80) {
+    out.push((z % 0x80) | 0x80);
+    z = Math.floor(z / 0x80);
+  }
+  out.push(z);
+  return Buffer.from(out);
 }
 
 /** Only the classes named (by prefix) in a comma-separated filter, for debugging the harness. */

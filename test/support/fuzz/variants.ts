@@ -86,6 +86,19 @@ export function withExtraFields(topic: SourceTopic): unknown {
   return s;
 }
 
+/**
+ * The topic's schema with one more field last, `fuzzNulls: array<null>` (default []): a
+ * backward-compatible evolution whose field the reader drops, and whose item count is the
+ * record's last bytes (issue 20: five of them claimed 10^10 items and froze the topology).
+ */
+export function withNullArray(topic: SourceTopic): unknown {
+  const s = clone(contractSchema(topic));
+  onRecord(s, RECORD_OF[topic], (r) => {
+    (r.fields as Json[]).push({ name: "fuzzNulls", type: { type: "array", items: "null" }, default: [] });
+  });
+  return s;
+}
+
 /** Values for the extra fields of withExtraFields (nested ones are added by the caller). */
 export const EXTRA_VALUES = {
   fuzzNote: "written by a newer producer",
@@ -180,6 +193,7 @@ export function variantSchemas(rng: Rng): VariantSchema[] {
     for (const f of OPTIONAL_DROPS[topic])
       out.push({ name: `${topic}.without-${f}`, schema: withoutField(topic, f) });
     out.push({ name: `${topic}.extra-fields`, schema: withExtraFields(topic) });
+    out.push({ name: `${topic}.with-nulls`, schema: withNullArray(topic) });
     out.push({ name: `${topic}.scale-2`, schema: withDecimals(topic, { scale: 2 }) });
     out.push({ name: `${topic}.scale-6`, schema: withDecimals(topic, { scale: 6 }) });
     out.push({ name: `${topic}.plain-bytes`, schema: withDecimals(topic, "bytes") });
