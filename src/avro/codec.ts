@@ -34,6 +34,14 @@ function writeHeader(wire: Buffer, schemaId: number): void {
 /** A registry request without an answer by then is a transient failure, retried. */
 const REQUEST_DEADLINE_MS = 10_000;
 const ATTEMPTS = 5;
+/** Schema lookups in flight at once, whatever the number of unknown ids in a batch. */
+const CONCURRENT_LOOKUPS = 4;
+/** How long a confirmed "no such schema" stands before the id is asked for again. */
+const UNKNOWN_ID_TTL_MS = 60_000;
+/** Wait before an id the registry has just denied is asked for once more. */
+const RECHECK_DELAY_MS = 1_000;
+/** Unknown ids remembered at most (the oldest verdict goes first): random ids cannot grow memory. */
+const UNKNOWN_IDS_KEPT = 10_000;
 
 interface RequestPolicy {
   deadlineMs: number;
@@ -48,7 +56,15 @@ export interface RegistryConfig {
   /** Per-request deadline and attempts for transient failures (defaults 10 s and 5). */
   requestDeadlineMs?: number;
   attempts?: number;
+  /** Schema lookups in flight at once across all callers (default 4). */
+  concurrentLookups?: number;
+  /** How long a confirmed unknown id is UNDECODABLE without asking again (default 60 s). */
+  unknownIdTtlMs?: number;
+  /** Wait before a denied id is asked for the second time that confirms it (default 1 s). */
+  recheckDelayMs?: number;
 }
+
+type Verdict = "found" | "unknown";
 
 /**
  * Avro in the Confluent wire format, decoded with the writer's schema from the registry.
@@ -60,7 +76,13 @@ export class AvroCodec {
   private readonly types = new Map<number, avro.Type>();
   /** Per writer type: its count check, or null when it has no arrays or maps (see countGuard). */
   private readonly guards = new WeakMap<avro.Type, CountGuard | null>();
-  private readonly unknownIds = new Set<number>();
+  /** Ids the registry denied twice, with when the verdict lapses (insertion order: oldest first). */
+  private readonly unknownIds = new Map<number, number>();
+  /** Lookups under way, shared by every caller that needs the id meanwhile. */
+  private readonly lookups = new Map<number, Promise<Verdict>>();
+  private readonly slots: Semaphore;
+  private readonly unknownIdTtlMs: number;
+  private readonly recheckDelayMs: number;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   /** Per reader type: the resolver from each writer schema id, or why there is none. */
   private readonly resolvers = new Map<avro.Type, Map<number, Resolver | InvalidPayloadError>>();
@@ -71,6 +93,9 @@ export class AvroCodec {
       deadlineMs: config.requestDeadlineMs ?? REQUEST_DEADLINE_MS,
       attempts: config.attempts ?? ATTEMPTS,
     };
+    this.slots = new Semaphore(config.concurrentLookups ?? CONCURRENT_LOOKUPS);
+    this.unknownIdTtlMs = config.unknownIdTtlMs ?? UNKNOWN_ID_TTL_MS;
+    this.recheckDelayMs = config.recheckDelayMs ?? RECHECK_DELAY_MS;
     this.registry = new SchemaRegistry(
       {
         host: config.url,
@@ -83,17 +108,54 @@ export class AvroCodec {
     );
   }
 
-  /** Fetches the writer schema of every framed value not seen yet. Unknown ids decode as UNDECODABLE. */
+  /**
+   * Fetches the writer schema of every framed value not seen yet, a few at a time (shared with
+   * concurrent callers). An id the registry denies is asked for once more after a short wait
+   * (a registry that has just been written to, or fails over, may briefly answer 404); denied
+   * twice, it decodes as UNDECODABLE until the verdict lapses, then it is asked for again.
+   * A registry that fails (5xx, timeout, refused connection) makes this throw a
+   * TransientInfraError: retried by the caller, never a verdict on the record.
+   */
   async prepare(values: Iterable<Buffer | null>): Promise<void> {
     const missing = new Set<number>();
+    const now = Date.now();
     for (const v of values) {
       const id = schemaIdOf(v);
-      if (id === null || this.types.has(id) || this.unknownIds.has(id)) continue;
       // Registries number schemas from 1: a negative id names none, so there is nothing to ask.
-      if (id < 0) this.unknownIds.add(id);
-      else missing.add(id);
+      if (id === null || id < 0 || this.types.has(id) || missing.has(id)) continue;
+      const lapses = this.unknownIds.get(id);
+      if (lapses !== undefined && lapses > now) continue;
+      missing.add(id);
     }
-    await Promise.all([...missing].map((id) => this.fetchType(id)));
+    if (missing.size === 0) return;
+    const denied = await this.lookUpAll([...missing]);
+    if (denied.length === 0) return;
+    await sleep(this.recheckDelayMs);
+    const confirmed = await this.lookUpAll(denied);
+    const lapses = Date.now() + this.unknownIdTtlMs;
+    for (const id of confirmed) {
+      this.unknownIds.delete(id); // re-inserted last: the map stays oldest first
+      this.unknownIds.set(id, lapses);
+    }
+    for (const id of this.unknownIds.keys()) {
+      if (this.unknownIds.size <= UNKNOWN_IDS_KEPT) break;
+      this.unknownIds.delete(id);
+    }
+  }
+
+  /** Looks ids up; the ones the registry denied. */
+  private async lookUpAll(ids: number[]): Promise<number[]> {
+    const verdicts = await Promise.all(ids.map((id) => this.lookUp(id)));
+    return ids.filter((_, i) => verdicts[i] === "unknown");
+  }
+
+  private lookUp(id: number): Promise<Verdict> {
+    let lookup = this.lookups.get(id);
+    if (!lookup) {
+      lookup = this.slots.run(() => this.fetchType(id)).finally(() => this.lookups.delete(id));
+      this.lookups.set(id, lookup);
+    }
+    return lookup;
   }
 
   /**
@@ -196,7 +258,12 @@ export class AvroCodec {
           throw registrationError(e, `registering ${subject}`);
         },
       );
-      await this.fetchType(id);
+      // Just registered: a denial is the registry catching up (a replica, a cache), asked again.
+      if ((await this.lookUp(id)) === "unknown") {
+        throw new TransientInfraError(
+          `schema registry: schema ${id} of ${subject} not found after registering`,
+        );
+      }
       return id;
     });
   }
@@ -222,8 +289,9 @@ export class AvroCodec {
       : {};
   }
 
-  private async fetchType(id: number): Promise<void> {
-    await retrying(this.requestPolicy, async () => {
+  /** One lookup, retried while the registry fails: the schema, or the registry's word that it has none. */
+  private fetchType(id: number): Promise<Verdict> {
+    return retrying(this.requestPolicy, async () => {
       try {
         const type = await withDeadline(
           this.requestPolicy,
@@ -231,13 +299,41 @@ export class AvroCodec {
           this.registry.getSchema(id),
         );
         this.types.set(id, type as unknown as avro.Type);
+        this.unknownIds.delete(id);
+        return "found";
       } catch (e) {
-        if (isAnswerAboutSchema(e)) this.unknownIds.add(id);
-        else throw transient(e, `fetching schema ${id}`);
+        if (isAnswerAboutSchema(e)) return "unknown";
+        throw transient(e, `fetching schema ${id}`);
       }
     });
   }
 }
+
+/** At most `size` tasks at once; the rest wait their turn in order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`concurrency must be a positive integer: ${size}`);
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next)
+        next(); // the slot passes on
+      else this.active--;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function schemaIdOf(value: Buffer | null): number | null {
   if (value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE) return null;
