@@ -62,7 +62,9 @@ const ConfigSchema = z
       .min(1)
       .default("finance-posting")
       .describe("client id the broker sees, in its logs and quotas"),
-    KAFKA_SSL: flag.describe("TLS to the brokers"),
+    KAFKA_SSL: flag.describe(
+      "TLS to the brokers (without it, SASL `plain` is refused unless `KAFKA_SASL_ALLOW_PLAINTEXT`, and SCRAM is warned at every start)",
+    ),
     KAFKA_SSL_CA_FILE: z
       .string()
       .optional()
@@ -93,7 +95,7 @@ const ConfigSchema = z
       .string()
       .optional()
       .describe(
-        "basic auth to the registry, with `SCHEMA_REGISTRY_PASSWORD` (one without the other is refused)",
+        "basic auth to the registry, with `SCHEMA_REGISTRY_PASSWORD` (one without the other is refused; over `http:` warned at every start)",
       ),
     SCHEMA_REGISTRY_PASSWORD: z
       .string()
