@@ -3,6 +3,8 @@ import type { Server } from "node:http";
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { serveMetrics } from "../../src/commands/runtime.js";
+import { loadConfig } from "../../src/config.js";
 import { startMetricsServer } from "../../src/metrics.js";
 
 /** One request, its status, headers and body. */
@@ -69,6 +71,26 @@ describe("metrics server: METRICS_HOST", () => {
     try {
       const address = server.address() as AddressInfo;
       assert.equal(address.address, "127.0.0.1");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("run's server listens on METRICS_HOST and METRICS_PORT", async () => {
+    const probe = await startMetricsServer(0, health, async () => [], "127.0.0.1");
+    const free = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = await serveMetrics(
+      loadConfig({ METRICS_HOST: "127.0.0.1", METRICS_PORT: String(free) }),
+      health,
+    );
+    assert.ok(server);
+    try {
+      assert.deepEqual(
+        { address: (server.address() as AddressInfo).address, port: (server.address() as AddressInfo).port },
+        { address: "127.0.0.1", port: free },
+      );
+      assert.equal((await call(free, "DELETE", "/healthz")).status, 405);
     } finally {
       server.close();
     }
