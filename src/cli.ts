@@ -83,15 +83,22 @@ export function buildCli(): Command {
 
   program
     .command("redrive")
-    .description("send dead letters back to their source topics, once the data they missed exists")
+    .description(
+      "send dead letters back to their source topics (never elsewhere, whatever a header says) and, for POSTING_FAILED, the vouchers the sink refused back to finance.voucher",
+    )
     .addOption(
       new Option("--reason <reason...>", "dead-letter reasons to redrive")
-        .choices(["UNRESOLVED", "CROSS_TENANT", "INVALID_PAYLOAD", "UNDECODABLE"])
+        .choices(["UNRESOLVED", "CROSS_TENANT", "INVALID_PAYLOAD", "UNDECODABLE", "POSTING_FAILED"])
         .default(["UNRESOLVED"]),
     )
-    .action(async (opts: { reason: DeadLetterReason[] }) => {
+    .option("--dry-run", "say what would be sent; send, commit and mark nothing")
+    .option("--limit <n>", "send at most this many records", positiveInt)
+    .action(async (opts: { reason: DeadLetterReason[]; dryRun?: boolean; limit?: number }) => {
       const { redriveCommand } = await import("./commands/redrive.js");
-      const s = await redriveCommand(opts.reason);
+      const s = await redriveCommand(opts.reason, process.env, {
+        dryRun: opts.dryRun ?? false,
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      });
       process.stdout.write(`${JSON.stringify(s)}\n`);
     });
 

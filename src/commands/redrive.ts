@@ -1,94 +1,288 @@
-import type { IHeaders, Message } from "kafkajs";
+import type { IHeaders, Message, Producer } from "kafkajs";
+import type pg from "pg";
 import type { DeadLetterReason } from "../errors.js";
-import { createConsumer, createProducer } from "../kafka/client.js";
+import { createConsumer } from "../kafka/client.js";
 import { headerText } from "../kafka/headers.js";
 import { pendingRanges, rangeEnds } from "../kafka/offsets.js";
+import { RememberingPartitioner } from "../kafka/partitioner.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
-import { DLQ_TOPIC, REASON_HEADER } from "../topics.js";
+import { presentTopics } from "../kafka/topic-presence.js";
+import { inTransaction } from "../sinks/db.js";
+import { ALL_SOURCE_TOPICS, DLQ_TOPIC, REASON_HEADER, VOUCHER_TOPIC } from "../topics.js";
 import { OVERSIZE_HEADER } from "../topology/messages.js";
 import { runtime } from "./runtime.js";
 
 const ERROR_HEADER = /^(__connect\.errors\.|finance\.dlq\.)/;
 
+/** Why a dead letter chosen for redrive was not sent: never written anywhere, counted. */
+export type Refusal = "NO_TOPIC" | "NOT_A_SOURCE_TOPIC" | "TOPIC_MISSING";
+
+export interface RedriveOptions {
+  /** Say what would be sent; send nothing, commit nothing, mark nothing. */
+  dryRun?: boolean;
+  /** Send at most this many records (the rest are left for a later redrive). */
+  limit?: number;
+  /** Bound on the whole run (default 5 minutes); past it the command fails. */
+  timeoutMs?: number;
+}
+
 export interface RedriveSummary {
+  /** Sent back (or, in a dry run, would be), by dead-letter reason. */
   redriven: Record<string, number>;
+  /** Not chosen (another reason), or only a stub of a record too large for the topic. */
   kept: Record<string, number>;
+  /** Chosen but refused: the destination a header named is not one redrive writes to. */
+  refused: Record<string, number>;
+  /** Where they went (or would go), by topic. */
+  to: Record<string, number>;
+  dryRun: boolean;
+  /** In a dry run, each record it would send (the first 1,000). */
+  plan?: { from: string; to: string; reason: string }[];
 }
 
+const PLAN_MAX = 1_000;
+
+export type RedriveTarget =
+  | { kind: "send"; topic: string; message: Message }
+  | { kind: "stub" }
+  | { kind: "refused"; why: Refusal };
+
 /**
- * The original record of a dead letter, back for its source topic, or null when it names none
- * or is the stub of one too large for the topic (its bytes are in finance.dead_letter only).
+ * Where a dead letter read from finance.posting.dlq may go: back to the source topic its
+ * `__connect.errors.topic` header names, byte for byte without the error headers, only when that
+ * is one of the four source topics. A header is anyone's word who can write the dead-letter
+ * topic: `finance.voucher` (whose sink books what it reads), a topic that does not exist, or
+ * garbage are refused. A stub of a record too large for the topic has its bytes in
+ * finance.dead_letter only.
  */
-export function originalRecord(
-  headers: IHeaders,
-  key: Buffer | null,
-  value: Buffer | null,
-): { topic: string; message: Message } | null {
+export function originalRecord(headers: IHeaders, key: Buffer | null, value: Buffer | null): RedriveTarget {
+  if (headerText(headers, OVERSIZE_HEADER) !== null) return { kind: "stub" };
   const topic = headerText(headers, "__connect.errors.topic");
-  if (!topic || headerText(headers, OVERSIZE_HEADER) !== null) return null;
+  if (!topic) return { kind: "refused", why: "NO_TOPIC" };
+  if (!(ALL_SOURCE_TOPICS as readonly string[]).includes(topic))
+    return { kind: "refused", why: "NOT_A_SOURCE_TOPIC" };
   const original = Object.fromEntries(Object.entries(headers).filter(([name]) => !ERROR_HEADER.test(name)));
-  return { topic, message: { key, value, headers: original } };
+  return { kind: "send", topic, message: { key, value, headers: original } };
 }
 
+const bump = (tally: Record<string, number>, name: string, n = 1) => {
+  tally[name] = (tally[name] ?? 0) + n;
+};
+
+/** A producer that never creates a topic and gives up on a send after bounded retries. */
+const boundedProducer = (kafka: ReturnType<typeof runtime>["kafka"]): Producer =>
+  kafka.producer({
+    idempotent: true,
+    allowAutoTopicCreation: false,
+    createPartitioner: RememberingPartitioner,
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+
 /**
- * `finance-posting redrive`: sends dead letters of the chosen reasons back to their source
- * topics, byte for byte without the error headers, so the pipeline posts them now that the
- * missing data exists (SPEC §5). Reads the dead-letter topic from its own group's committed
- * offsets up to the end at start; a redriven event that posts twice is an idempotent replay.
+ * `finance-posting redrive`: sends dead letters of the chosen reasons back, so the pipeline posts
+ * them now that the missing data exists or the defect is fixed (SPEC §5, §6).
+ * - From finance.posting.dlq, from its own group's committed offsets up to the end at start:
+ *   only to the four source topics (see `originalRecord`); a redriven event that posts twice is
+ *   an idempotent replay.
+ * - From finance.dead_letter, for the reasons chosen: the vouchers the sink itself refused and
+ *   stored at their own place on finance.voucher (never a row from the dead-letter topic, whose
+ *   origin is a header's word), back to finance.voucher; each row once (`redriven_at`).
+ * Never creates a topic; refused records are counted in the summary, never written.
  */
 export async function redriveCommand(
   reasons: readonly DeadLetterReason[],
   env: NodeJS.ProcessEnv = process.env,
+  options: RedriveOptions = {},
 ): Promise<RedriveSummary> {
-  const { config, kafka, log, metrics } = runtime(env);
-  const group = `${config.CONSUMER_GROUP}.redrive`;
+  const { config, kafka, log, metrics, pool } = runtime(env);
+  const dryRun = options.dryRun ?? false;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const summary: RedriveSummary = { redriven: {}, kept: {}, refused: {}, to: {}, dryRun };
+  if (dryRun) summary.plan = [];
+  const chosen = (reason: string) => (reasons as readonly string[]).includes(reason);
+  let sent = 0;
+  const planned = (from: string, to: string, reason: string) => {
+    sent++;
+    bump(summary.redriven, reason);
+    bump(summary.to, to);
+    if (summary.plan && summary.plan.length < PLAN_MAX) summary.plan.push({ from, to, reason });
+  };
+
   const admin = kafka.admin();
   await admin.connect();
-  const ranges = await pendingRanges(admin, group, [DLQ_TOPIC]);
-  await admin.disconnect();
-  const summary: RedriveSummary = { redriven: {}, kept: {} };
-  if (ranges.size === 0) return summary;
+  let present: Set<string>;
+  let ranges: Awaited<ReturnType<typeof pendingRanges>>;
+  try {
+    present = new Set(await presentTopics(admin, [...ALL_SOURCE_TOPICS, VOUCHER_TOPIC]));
+    ranges = await pendingRanges(admin, `${config.CONSUMER_GROUP}.redrive`, [DLQ_TOPIC]);
+  } finally {
+    await admin.disconnect();
+  }
 
-  const ends = rangeEnds(ranges);
-  const producer = createProducer(kafka);
-  const consumer = createConsumer(kafka, group);
-  const positions = new Positions();
-  followPositions(consumer, group, metrics, positions);
-  await producer.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
-      const end = ends.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
-      const out = new Map<string, Message[]>();
-      for (const m of batch.messages.filter((m) => BigInt(m.offset) < end)) {
-        const headers = m.headers ?? {};
-        const reason = headerText(headers, REASON_HEADER) ?? "UNKNOWN";
-        const original = originalRecord(headers, m.key, m.value);
-        const tally =
-          original && (reasons as readonly string[]).includes(reason) ? summary.redriven : summary.kept;
-        tally[reason] = (tally[reason] ?? 0) + 1;
-        if (tally === summary.redriven && original)
-          out.set(original.topic, [...(out.get(original.topic) ?? []), original.message]);
-      }
-      if (out.size > 0) {
-        await producer.sendBatch({
-          topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })),
-          acks: -1,
-        });
-      }
-      // Never past the end captured at start: later dead letters are for a later redrive.
-      const last = BigInt(batch.lastOffset()) + 1n;
-      const next = (last < end ? last : end).toString();
-      await commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
-      });
-    },
+  const producer = dryRun ? null : boundedProducer(kafka);
+  await producer?.connect();
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redrive did not finish within ${timeoutMs} ms`)), timeoutMs);
   });
-  await positions.reached(ends);
-  await consumer.disconnect();
-  await producer.disconnect();
-  log.info(summary, "redrive complete");
+  try {
+    if (ranges.size > 0 && sent < limit) {
+      await Promise.race([fromTopic(), deadline]);
+    }
+    if (chosen("POSTING_FAILED")) {
+      const db = pool();
+      try {
+        await Promise.race([fromTable(db), deadline]);
+      } finally {
+        await db.end();
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    await producer?.disconnect();
+  }
+  const refusedTotal = Object.values(summary.refused).reduce((a, b) => a + b, 0);
+  if (refusedTotal > 0)
+    log.warn({ refused: summary.refused }, "redrive refused dead letters whose headers name no source topic");
+  log.info({ ...summary, plan: undefined }, dryRun ? "redrive dry run complete" : "redrive complete");
   return summary;
+
+  async function fromTopic(): Promise<void> {
+    const group = `${config.CONSUMER_GROUP}.redrive`;
+    const ends = rangeEnds(ranges);
+    const consumer = createConsumer(kafka, group);
+    const positions = new Positions();
+    followPositions(consumer, group, metrics, positions);
+    let stop: (e?: unknown) => void = () => undefined;
+    const stopped = new Promise<void>((resolve, reject) => {
+      stop = (e) => (e ? reject(e) : resolve());
+    });
+    let done = false;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
+          if (done) return;
+          try {
+            const end = ends.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
+            const out = new Map<string, Message[]>();
+            // Never past the end captured at start, nor past the limit: the rest is for a later redrive.
+            let next = BigInt(batch.lastOffset()) + 1n;
+            if (next > end) next = end;
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              const headers = m.headers ?? {};
+              const reason = headerText(headers, REASON_HEADER) ?? "UNKNOWN";
+              const target = originalRecord(headers, m.key, m.value);
+              if (!chosen(reason) || target.kind === "stub") {
+                bump(summary.kept, reason);
+                continue;
+              }
+              if (target.kind === "refused") {
+                bump(summary.refused, target.why);
+                continue;
+              }
+              if (!present.has(target.topic)) {
+                bump(summary.refused, "TOPIC_MISSING");
+                continue;
+              }
+              if (sent >= limit) {
+                next = BigInt(m.offset);
+                done = true;
+                break;
+              }
+              planned(`${DLQ_TOPIC}:${batch.partition}:${m.offset}`, target.topic, reason);
+              if (!dryRun) out.set(target.topic, [...(out.get(target.topic) ?? []), target.message]);
+            }
+            if (out.size > 0 && producer) {
+              await producer.sendBatch({
+                topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })),
+                acks: -1,
+                timeout: 30_000,
+              });
+            }
+            if (!dryRun) {
+              await commitOffsetsIfNecessary({
+                topics: [
+                  {
+                    topic: batch.topic,
+                    partitions: [{ partition: batch.partition, offset: next.toString() }],
+                  },
+                ],
+              });
+            }
+            if (done) stop();
+          } catch (e) {
+            done = true;
+            stop(e);
+          }
+        },
+      });
+      await Promise.race([positions.reached(ends), stopped, deadline]);
+      done = true;
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  async function fromTable(db: pg.Pool): Promise<void> {
+    // A POSTING_FAILED row whose topic is finance.voucher that the sink stored at its own place:
+    // the voucher it read there and Postgres refused. A row from the dead-letter topic
+    // (from_dlq, its origin a header's word) is never one.
+    const where = `topic = $1 AND NOT from_dlq AND reason = 'POSTING_FAILED' AND redriven_at IS NULL`;
+    const select = `
+      SELECT id, reason, key, value, headers FROM finance.dead_letter WHERE ${where}
+      ORDER BY id LIMIT $2`;
+    if (!present.has(VOUCHER_TOPIC)) {
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM finance.dead_letter WHERE ${where}`,
+        [VOUCHER_TOPIC],
+      );
+      if (Number(rows[0]?.n ?? 0) > 0) bump(summary.refused, "TOPIC_MISSING", Number(rows[0]?.n));
+      return;
+    }
+    let skipped = 0;
+    for (;;) {
+      const room = Math.min(500, limit - sent);
+      if (room <= 0) return;
+      if (dryRun) {
+        const rows = (await db.query<Row>(`${select} OFFSET $3`, [VOUCHER_TOPIC, room, skipped])).rows;
+        skipped += rows.length;
+        for (const r of rows) planned(`finance.dead_letter#${r.id}`, VOUCHER_TOPIC, r.reason);
+        if (rows.length < room) return;
+        continue;
+      }
+      // Locked while sent, marked once acknowledged: a crash in between sends it again next
+      // time, an idempotent replay; a second redrive at the same time skips these rows.
+      const n = await inTransaction(db, "redrive refused vouchers", async (client) => {
+        const rows = (await client.query<Row>(`${select} FOR UPDATE SKIP LOCKED`, [VOUCHER_TOPIC, room]))
+          .rows;
+        if (rows.length === 0) return 0;
+        await producer?.send({
+          topic: VOUCHER_TOPIC,
+          messages: rows.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+          acks: -1,
+          timeout: 30_000,
+        });
+        await client.query(
+          "UPDATE finance.dead_letter SET redriven_at = now() WHERE id = ANY($1::bigint[])",
+          [rows.map((r) => r.id)],
+        );
+        for (const r of rows) planned(`finance.dead_letter#${r.id}`, VOUCHER_TOPIC, r.reason);
+        return rows.length;
+      });
+      if (n < room) return;
+    }
+  }
+}
+
+interface Row {
+  id: string;
+  reason: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
 }

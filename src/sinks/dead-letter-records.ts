@@ -15,6 +15,8 @@ export interface SourceRecord {
 
 const INT4_MAX = 2_147_483_647;
 const INT8_MAX = 9_223_372_036_854_775_807n;
+/** What Kafka accepts as a topic name: anything else (a NUL, 300 kB) is a header no topic has. */
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
 /** The record as a dead letter at its own topic, partition and offset, byte for byte. */
 export function deadLetterAt(source: SourceRecord, reason: string, error: string): DeadLetterRecord {
@@ -22,12 +24,16 @@ export function deadLetterAt(source: SourceRecord, reason: string, error: string
   return { topic, partition, offset, key, value, headers: headerStrings(headers), reason, error };
 }
 
-/** A partition and offset header that fit finance.dead_letter's int and bigint columns, or null. */
+/**
+ * Origin headers naming a possible topic, with a partition and offset that fit
+ * finance.dead_letter's int and bigint columns, or null.
+ */
 function originOf(headers: IHeaders): { topic: string; partition: number; offset: string } | null {
   const topic = headerText(headers, "__connect.errors.topic");
   const partition = headerText(headers, "__connect.errors.partition") ?? "";
   const offset = headerText(headers, "__connect.errors.offset") ?? "";
-  if (!topic || !/^\d{1,10}$/.test(partition) || !/^\d{1,19}$/.test(offset)) return null;
+  if (!topic || !KAFKA_TOPIC.test(topic) || !/^\d{1,10}$/.test(partition) || !/^\d{1,19}$/.test(offset))
+    return null;
   if (Number(partition) > INT4_MAX || BigInt(offset) > INT8_MAX) return null;
   return { topic, partition: Number(partition), offset };
 }
@@ -36,7 +42,7 @@ function originOf(headers: IHeaders): { topic: string; partition: number; offset
  * A record from finance.posting.dlq: unique by where the sink read it there (`dlq`), whatever
  * its headers say; its origin columns hold where the failed event came from by its headers (the
  * contract's columns), or the dead letter's own place when those headers are missing, malformed
- * or out of the columns' range (a hostile "99999999999" would fail every insert of its batch).
+ * (a topic name Kafka would refuse: NUL fails the insert, 300 kB its index) or out of the columns' range (a hostile "99999999999" would fail every insert of its batch).
  */
 export function dlqRecord(source: SourceRecord): DeadLetterRecord {
   const headers = source.headers;

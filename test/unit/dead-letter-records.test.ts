@@ -37,6 +37,7 @@ describe("dlqRecord", () => {
       headers: h,
       reason: "INVALID_PAYLOAD",
       error: "tendered < amount",
+      dlq: { partition: 4, offset: "77" },
     });
     assert.deepEqual(placeOf(origin("2147483647", "0")), ["payment.success", 2147483647, "0"]);
   });
@@ -54,6 +55,10 @@ describe("dlqRecord", () => {
       assert.deepEqual(placeOf(origin(partition, offset)), [DLQ_TOPIC, 4, "77"], `${partition}/${offset}`);
     }
     assert.deepEqual(placeOf({}), [DLQ_TOPIC, 4, "77"]);
+    for (const topic of ["", "a\u0000b", "x".repeat(250), "topic with spaces", "ünïcode"]) {
+      const h = { ...origin("1", "1"), "__connect.errors.topic": topic };
+      assert.deepEqual(placeOf(h), [DLQ_TOPIC, 4, "77"], JSON.stringify(topic));
+    }
     assert.equal(dlqRecord(at({})).reason, "UNKNOWN");
   });
 });
