@@ -469,6 +469,8 @@ debezium_down() { # stops Connect and the source Postgres, and forgets the sourc
     source_pg_stop
     stopped=1
   fi
+  # The exports `up` saved no longer name it.
+  [[ -f $STACK_DIR/env ]] && sed -i -e 's/ SOURCE_DATABASE_URL=[^ ]*//' -e 's/ DEBEZIUM_CONNECT_URL=[^ ]*//' "$STACK_DIR/env"
   if [[ -d $DBZ_DIR ]]; then
     [[ $SOURCE_PG_HOME == /tmp/finance-posting-source-pg.* ]] && rm -rf "$SOURCE_PG_HOME"
     rm -rf "$DBZ_DIR" "$LOG_DIR/source-pg.log"
