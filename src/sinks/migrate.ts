@@ -41,8 +41,11 @@ export async function migrate(
   try {
     await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
     locked = true;
+    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; an
+    // owner role that a DBA gave schema `finance` (README, least privilege) has none.
+    const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = 'finance'");
+    if (schema.rowCount === 0) await client.query("CREATE SCHEMA finance");
     await client.query(`
-      CREATE SCHEMA IF NOT EXISTS finance;
       CREATE TABLE IF NOT EXISTS finance.schema_migrations (
         version int PRIMARY KEY,
         name text NOT NULL,
