@@ -144,7 +144,10 @@ export async function redriveCommand(
   }
   const refusedTotal = Object.values(summary.refused).reduce((a, b) => a + b, 0);
   if (refusedTotal > 0)
-    log.warn({ refused: summary.refused }, "redrive refused dead letters whose headers name no source topic");
+    log.warn(
+      { refused: summary.refused },
+      "redrive refused dead letters: their headers name no source topic that exists; nothing written for them",
+    );
   log.info({ ...summary, plan: undefined }, dryRun ? "redrive dry run complete" : "redrive complete");
   return summary;
 
@@ -166,8 +169,11 @@ export async function redriveCommand(
         autoCommit: false,
         eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
           if (done) return;
+          // A partition with nothing pending at start: what arrived since is for a later redrive
+          // (and committing "up to the end" there would move the group back to its start).
+          const end = ends.get(partitionKey(batch.topic, batch.partition));
+          if (end === undefined) return;
           try {
-            const end = ends.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
             const out = new Map<string, Message[]>();
             // Never past the end captured at start, nor past the limit: the rest is for a later redrive.
             let next = BigInt(batch.lastOffset()) + 1n;
@@ -195,7 +201,11 @@ export async function redriveCommand(
                 break;
               }
               planned(`${DLQ_TOPIC}:${batch.partition}:${m.offset}`, target.topic, reason);
-              if (!dryRun) out.set(target.topic, [...(out.get(target.topic) ?? []), target.message]);
+              if (!dryRun) {
+                const messages = out.get(target.topic) ?? [];
+                messages.push(target.message);
+                out.set(target.topic, messages);
+              }
             }
             if (out.size > 0 && producer) {
               await producer.sendBatch({
