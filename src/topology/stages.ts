@@ -1,5 +1,5 @@
 import type avro from "avsc";
-import type { Message } from "kafkajs";
+import kafkajs, { type Message } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import { voucherDefects } from "../domain/voucher-check.js";
 import { resolveNow, resolveWithin, type WaitPolicy } from "../enrich/resolve.js";
@@ -21,6 +21,9 @@ export const POSTING_ATTEMPTS = 3;
 function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): ItemState | null {
   if (isPostingError(e)) return { stage: "failed", error: e };
   if (e instanceof TransientInfraError) throw e;
+  // A broker or group error (a heartbeat refused while waiting for references, mid-rebalance)
+  // says nothing of the record: SPEC §6, infrastructure errors are never dead-lettered.
+  if (e instanceof kafkajs.KafkaJSError) throw new TransientInfraError(`${step}: ${e.message}`, { cause: e });
   if (attempt < POSTING_ATTEMPTS) return null;
   const { topic, partition, offset } = item.origin;
   const message = `${step} failed on ${topic}-${partition}@${offset}: ${(e as Error)?.message ?? String(e)}`;

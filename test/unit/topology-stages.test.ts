@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import kafkajs from "kafkajs";
 import type { Needs, ResolvedContext } from "../../src/domain/context.js";
+import { MaterializedTables } from "../../src/enrich/tables.js";
 import {
   CrossTenantError,
   InvalidPayloadError,
@@ -12,7 +14,7 @@ import type { Item, ItemBatch } from "../../src/topology/items.js";
 import { deadLetterHeaders, OVERSIZE_HEADER } from "../../src/topology/messages.js";
 import { type PublishDeps, publish } from "../../src/topology/publish.js";
 import type { RecordSender } from "../../src/topology/record-sender.js";
-import { POSTING_ATTEMPTS, post, validate } from "../../src/topology/stages.js";
+import { POSTING_ATTEMPTS, post, resolve, validate } from "../../src/topology/stages.js";
 
 const NEEDS: Needs = { accountIds: [], controlCodes: [], purchaseOrderId: null };
 const CTX: ResolvedContext = { accounts: new Map(), control: new Map(), purchaseOrder: null, vendor: null };
@@ -71,6 +73,20 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
       },
     });
     assert.throws(() => validate(batchOf(item(flaky))), TransientInfraError);
+  });
+
+  it("fails the batch on a broker or group error while waiting for references, never dead-letters the event", async () => {
+    const missing = ruleThat({});
+    missing.needs = () => ({ ...NEEDS, accountIds: ["not-yet"] });
+    const waiting = item(missing);
+    waiting.state = { stage: "validated", event, rule: missing };
+    const heartbeat = async () => {
+      throw new kafkajs.KafkaJSError("The coordinator is not aware of this member", { retriable: false });
+    };
+    await assert.rejects(
+      resolve(new MaterializedTables(), { timeoutMs: 5_000, onWait: heartbeat }, batchOf(waiting)),
+      TransientInfraError,
+    );
   });
 
   it("tries a rule that throws an unexpected error a few times, then dead-letters that event only as POSTING_FAILED", () => {
