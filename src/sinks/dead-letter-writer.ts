@@ -1,3 +1,4 @@
+import { OVERSIZE_HEADER } from "../topology/messages.js";
 import type { Db } from "./db.js";
 import { asInfraError } from "./pg-errors.js";
 
@@ -24,6 +25,8 @@ export interface DeadLetterRecord {
  * topic by its place there, any other by its own place; a forged origin header takes no row's
  * place. A dead letter from the topic that is a byte-for-byte copy of a row stored before
  * migration 4 (those have no place on the topic) is that row again, read after the upgrade.
+ * The stub standing in on the topic for a dead letter too large for it adds nothing once the
+ * topology has stored the whole record at its own place (it does so before producing the stub).
  */
 const INSERT = `
   INSERT INTO finance.dead_letter
@@ -33,12 +36,15 @@ const INSERT = `
   FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::jsonb[], $7::text[], $8::text[],
               $9::int[], $10::bigint[])
     AS n(topic, partition, "offset", key, value, headers, reason, error, dlq_partition, dlq_offset)
-  WHERE n.dlq_offset IS NULL OR NOT EXISTS (
+  WHERE n.dlq_offset IS NULL OR (NOT EXISTS (
     SELECT 1 FROM finance.dead_letter d
     WHERE d.from_dlq AND d.dlq_offset IS NULL
       AND d.topic = n.topic AND d.partition = n.partition AND d."offset" = n."offset"
       AND d.key IS NOT DISTINCT FROM n.key AND d.value IS NOT DISTINCT FROM n.value
       AND d.headers = n.headers AND d.reason = n.reason)
+  AND NOT (n.headers ? $11 AND EXISTS (
+    SELECT 1 FROM finance.dead_letter d
+    WHERE NOT d.from_dlq AND d.topic = n.topic AND d.partition = n.partition AND d."offset" = n."offset")))
   ON CONFLICT DO NOTHING`;
 
 /** Postgres text and jsonb cannot hold NUL; a dead letter must be storable whatever it carries. */
@@ -65,6 +71,7 @@ export async function insertDeadLetters(db: Db, records: readonly DeadLetterReco
       records.map((r) => storable(r.error)),
       records.map((r) => r.dlq?.partition ?? null),
       records.map((r) => (r.dlq ? String(r.dlq.offset) : null)),
+      OVERSIZE_HEADER,
     ]);
     return res.rowCount ?? 0;
   } catch (e) {

@@ -7,6 +7,7 @@ import { insertDeadLetters } from "../../src/sinks/dead-letter-writer.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { MIGRATIONS } from "../../src/sinks/migrations/index.js";
 import { DLQ_TOPIC, REASON_HEADER, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
+import { OVERSIZE_HEADER } from "../../src/topology/messages.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /** A dead letter on finance.posting.dlq at `offset`, claiming `origin` in its headers. */
@@ -126,6 +127,23 @@ describe("finance.dead_letter rows are unique by where the project read them (mi
       ["forged voucher", true],
       ["genuine refusal", false],
     ]);
+  });
+
+  it("the stub of a dead letter too large for the topic adds no row beside the whole record; a stub of nothing is kept", async () => {
+    const origin = { topic: SOURCE_TOPICS.paymentSuccess, partition: 1, offset: 5000 };
+    // The topology stores the whole record at its own place, then produces the stub.
+    const whole = deadLetterAt(
+      { ...origin, offset: "5000", key: Buffer.from("k"), value: Buffer.from("x".repeat(100)), headers: {} },
+      "INVALID_PAYLOAD",
+      "too large",
+    );
+    assert.equal(await insertDeadLetters(pool, [whole]), 1);
+    const stub = (offset: number, at: typeof origin) => {
+      const r = dlqAt(offset, at, "");
+      return { ...r, value: null, headers: { ...r.headers, [OVERSIZE_HEADER]: "2000000" } };
+    };
+    assert.equal(await insertDeadLetters(pool, [stub(400, origin)]), 0);
+    assert.equal(await insertDeadLetters(pool, [stub(401, { ...origin, offset: 5001 })]), 1);
   });
 
   it("a dead letter whose origin headers are unusable is kept at its place on the dead-letter topic", async () => {
