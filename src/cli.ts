@@ -46,9 +46,10 @@ export function buildCli(): Command {
     .command("migrate")
     .description("create or upgrade the Postgres schema `finance` (idempotent, safe to run concurrently)")
     .action(async () => {
-      const pool = runtime().pool();
+      const resources = runtime();
+      const pool = resources.pool();
       try {
-        await migrateDatabase(pool);
+        await migrateDatabase(pool, resources.config.STARTUP_WAIT_MS);
       } finally {
         await pool.end();
       }

@@ -177,6 +177,9 @@ const ConfigSchema = z
     SHUTDOWN_TIMEOUT_MS: intWithin(1_000, TIMER_MAX_MS, 30_000, "Node's timer limit").describe(
       "how long a stop (finish in-flight batches, flush, commit) may take before the process exits 1",
     ),
+    STARTUP_WAIT_MS: intWithin(0, TIMER_MAX_MS, 120_000, "Node's timer limit").describe(
+      "how long a start waits for an unreachable Postgres (the migration, a restart of the database) before it exits 1 to be restarted",
+    ),
   })
   .superRefine((c, ctx) => {
     if (c.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS) {

@@ -32,7 +32,7 @@ export async function replayCommand(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if (opts.migrate) await migrateDatabase(pool);
+    if (opts.migrate) await migrateDatabase(pool, config.STARTUP_WAIT_MS);
     const source = await pendingRanges(admin, groups(config).topology, ALL_SOURCE_TOPICS);
     const total = rangeTotal(source);
     log.info({ total, partitions: source.size }, "replay: source events to process");

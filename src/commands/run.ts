@@ -34,7 +34,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   );
   // The topology needs Postgres too, for dead letters too large for their topic.
   const pool = resources.pool();
-  if (opts.migrate) await migrateDatabase(pool);
+  if (opts.migrate) await migrateDatabase(pool, config.STARTUP_WAIT_MS);
 
   const posting = opts.topology ? new PostingService({ ...resources, pool, liveness }) : null;
   const sink = sinkProcess ?? (opts.sink ? new SinkService({ ...resources, pool, liveness }) : null);

@@ -2,10 +2,12 @@ import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
 import { type Config, configWarnings, loadConfig } from "../config.js";
+import { TransientInfraError } from "../errors.js";
 import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
 import { type Health, type MetricsJson, metrics, startMetricsServer } from "../metrics.js";
+import { retry } from "../retry.js";
 import { migrate } from "../sinks/migrate.js";
 
 /** What every long-running command needs, built once from the validated environment. */
@@ -34,8 +36,21 @@ export function runtime(env: NodeJS.ProcessEnv = process.env) {
 }
 export type Runtime = ReturnType<typeof runtime>;
 
-export async function migrateDatabase(pool: pg.Pool): Promise<void> {
-  const { applied } = await migrate(pool, log);
+/**
+ * Migrates, waiting up to `waitMs` while Postgres is unreachable (a database restarting as the
+ * instance starts) instead of exiting on the first refused connection.
+ */
+export async function migrateDatabase(pool: pg.Pool, waitMs: number): Promise<void> {
+  const { applied } = await retry(() => migrate(pool, log), {
+    initialMs: 250,
+    maxMs: 5_000,
+    deadlineMs: waitMs,
+    retryIf: (e) => {
+      if (!(e instanceof TransientInfraError)) return false;
+      log.warn({ err: e.message }, "Postgres unreachable at start; waiting for it");
+      return true;
+    },
+  });
   log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
 }
 
