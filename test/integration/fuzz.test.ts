@@ -43,6 +43,8 @@ import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js"
  *   FUZZ_CLASSES=wire.,good.plain  only classes with these prefixes (debugging the harness)
  *   FUZZ_REPLAY_TIMEOUT_MS=<ms>    how long the replay may take before it counts as stalled
  *   FUZZ_LOG_LEVEL=warn            the pipeline's own log level (default fatal)
+ *   FUZZ_BIG_BAD=1|keys|headers    adds 30 large junk records, class bad.big-junk (issue 20 item 11):
+ *                                  a 200 KB key (every third, or all with `keys`) or 350 KB of headers
  *
  * Topics are shared: another deployment running at the same time on the same broker may read
  * this run's records too (its vouchers and dead letters then reach this run's sink). The header

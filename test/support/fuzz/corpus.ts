@@ -1455,6 +1455,24 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
       { key: g.keyOf(topic, e) },
     );
   });
+  // Opt-in (FUZZ_BIG_BAD): large junk (issue 20 item 11). While the partitioner hashes Buffer
+  // keys with kafkajs' murmur2, each 200 KB key costs ~9 s in the harness's producer and as much
+  // in the topology's dead-letter produce: with them the replay stalls past its bound.
+  if (process.env.FUZZ_BIG_BAD) {
+    times(30, (i) => {
+      const topic = g.topic();
+      const mode = process.env.FUZZ_BIG_BAD;
+      const big = mode === "keys" ? true : mode === "headers" ? false : i % 3 === 2;
+      g.dead(
+        "bad.big-junk",
+        big ? "random bytes with a 200 KB key" : "random bytes with 350 KB of headers",
+        topic,
+        "UNDECODABLE",
+        g.randomBytes(),
+        big ? { key: Buffer.from("k".repeat(200_000)) } : { headers: g.bigHeaders(350_000) },
+      );
+    });
+  }
   return g.inputs;
 }
 
