@@ -21,14 +21,21 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
 };
 
 /**
- * kafkajs logs every error response at error level, including instances racing to create a
- * topic that exists; ensureTopics throws on any other creation error, so that line is noise
- * that would teach operators to ignore errors.
+ * kafkajs logs every error response at error level: a rebalance, a broker restarting, a
+ * coordinator moving, an instance racing another to create a topic. Those it retries, and the
+ * project watches what it cannot ride out (a consumer that crashed for good fails /healthz and
+ * is logged at error by the project), so they are warnings: ERROR stays for what an operator
+ * must act on — credentials or certificates the cluster refuses, and access it denies.
  */
-function levelOf(level: number, entry: { message: string; error?: unknown }) {
+const OPERATOR_MUST_ACT = /authenticat|authoriz|SASL|SSL|TLS|certificate|access denied|not allowed/i;
+
+export function kafkaLogLevel(level: number, entry: { message: string; error?: unknown }) {
   const racedCreation =
     entry.message.startsWith("Response CreateTopics") && entry.error === "Topic creation errors";
-  return racedCreation ? "debug" : (LEVELS[level] ?? "info");
+  if (racedCreation) return "debug";
+  const mapped = LEVELS[level] ?? "info";
+  if (mapped !== "error") return mapped;
+  return OPERATOR_MUST_ACT.test(`${entry.message} ${String(entry.error ?? "")}`) ? "error" : "warn";
 }
 
 export function createKafka(c: Config, log: Logger): Kafka {
@@ -42,7 +49,7 @@ export function createKafka(c: Config, log: Logger): Kafka {
       () =>
       ({ level, label, log: entry }) => {
         const { message, ...rest } = entry;
-        log[levelOf(level, entry)]({ kafkajs: label, ...rest }, message);
+        log[kafkaLogLevel(level, entry)]({ kafkajs: label, ...rest }, message);
       },
   };
   if (c.KAFKA_SSL) cfg.ssl = c.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(c.KAFKA_SSL_CA_FILE)] } : true;
