@@ -1,4 +1,4 @@
--- Least privilege for finance-posting (README "Database roles"): an owner role that runs
+-- Least privilege for finance-posting (README "Postgres: TLS and least privilege"): an owner role that runs
 -- `finance-posting migrate`, and a runtime role for `run --no-migrate` and `replay --no-migrate`
 -- that reads and writes rows (and its session's staging tables) but changes no schema.
 -- Run once per database as a superuser or the database's owner, with psql variables, e.g.

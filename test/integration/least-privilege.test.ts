@@ -11,7 +11,7 @@ import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/sce
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /**
- * Least privilege (README "Database roles"): deploy/postgres/roles.sql makes an owner role that
+ * Least privilege (README "Postgres: TLS and least privilege"): deploy/postgres/roles.sql makes an owner role that
  * migrates and a runtime role with rows and temporary tables only; `replay --no-migrate` books
  * the scenario as the runtime role, which can change no schema.
  */
