@@ -89,6 +89,23 @@ SOURCE_PG_DATA="$SOURCE_PG_HOME/data"
 LOCAL_SOURCE_DB="postgres://postgres@127.0.0.1:$SOURCE_PG_PORT/seller"
 LOCAL_CONNECT="http://127.0.0.1:$CONNECT_PORT"
 
+# The SASL_SSL broker (STACK_KAFKA_SASL_SSL=1, off by default; needs a STACK_DIR and ports of its
+# own, beside the default broker): the Kafka broker's client listener is SASL_SSL with
+# SCRAM-SHA-512 instead of PLAINTEXT. At its first start scripts/stack/tls/prepare.sh makes (with
+# openssl) a CA, the broker's certificate for 127.0.0.1/localhost signed by it, a second CA that
+# signed nothing (for tests) and random passwords, in $STACK_DIR/tls; the SCRAM users are created
+# when the storage is formatted. `up` adds KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM,
+# KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (read from a file when the line is evaluated, so
+# the password itself is never printed) to the exports. Files: scripts/stack/tls/.
+#   STACK_KAFKA_SASL_SSL=1 STACK_DIR=.stack/kafka-sasl-ssl STACK_KAFKA_PORT=29092 \
+#     STACK_KAFKA_CONTROLLER_PORT=29093 bash scripts/stack.sh up|down|status
+STACK_KAFKA_SASL_SSL="${STACK_KAFKA_SASL_SSL:-0}"
+TLS_DIR="$STACK_DIR/tls"
+if [[ $STACK_KAFKA_SASL_SSL == 1 && $STACK_DIR == "$ROOT/.stack" ]]; then
+  printf '[stack] ERROR: STACK_KAFKA_SASL_SSL=1 needs a STACK_DIR of its own (and STACK_KAFKA_PORT, STACK_KAFKA_CONTROLLER_PORT): the default broker lives in %s\n' "$STACK_DIR" >&2
+  exit 2
+fi
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
   printf '[stack] ERROR: %s\n' "$*" >&2
@@ -101,6 +118,10 @@ usage() {
 }
 
 probe() { # probe <kind> <address> [wait-seconds]
+  if [[ $1 == kafka && $STACK_KAFKA_SASL_SSL == 1 ]]; then
+    node "$HERE/tls/probe.mjs" "$2" "$TLS_DIR" --wait "${3:-0}"
+    return
+  fi
   node "$HERE/probe.mjs" "$1" "$2" --wait "${3:-0}"
 }
 
@@ -197,8 +218,24 @@ kafka_start() {
   while [[ ! -s $STACK_DIR/kafka-cluster-id || $(head -c 1 "$STACK_DIR/kafka-cluster-id") == "-" ]]; do
     head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$STACK_DIR/kafka-cluster-id"
   done
+  local template="$HERE/server.properties.template" format_opts=()
+  if [[ $STACK_KAFKA_SASL_SSL == 1 ]]; then
+    # New credentials mean new SCRAM users: a log formatted with the old ones is started afresh.
+    [[ -f $TLS_DIR/.complete ]] || rm -rf "$KAFKA_DATA"
+    mkdir -p "$KAFKA_DATA"
+    log "kafka: SASL_SSL listener with SCRAM-SHA-512; CA and broker certificate in $TLS_DIR"
+    bash "$HERE/tls/prepare.sh" "$TLS_DIR" >>"$LOG_DIR/kafka.log" 2>&1 ||
+      die "kafka: could not make the CA and the broker certificate, see $LOG_DIR/kafka.log"
+    template="$HERE/tls/server.properties.template"
+    format_opts=(--add-scram "SCRAM-SHA-512=[name=finance-posting,password=$(cat "$TLS_DIR/client-password")]"
+      --add-scram "SCRAM-SHA-512=[name=broker,password=$(cat "$TLS_DIR/broker-password")]")
+  fi
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
-    -e "s|@DATA_DIR@|$KAFKA_DATA|g" "$HERE/server.properties.template" >"$KAFKA_HOME/server.properties"
+    -e "s|@DATA_DIR@|$KAFKA_DATA|g" -e "s|@TLS_DIR@|$TLS_DIR|g" \
+    -e "s|@STORE_PASSWORD@|$(cat "$TLS_DIR/store-password" 2>/dev/null || true)|g" \
+    -e "s|@BROKER_PASSWORD@|$(cat "$TLS_DIR/broker-password" 2>/dev/null || true)|g" \
+    "$template" >"$KAFKA_HOME/server.properties"
+  [[ $STACK_KAFKA_SASL_SSL == 1 ]] && chmod 600 "$KAFKA_HOME/server.properties"
   local log_opt="-Dlog4j.configuration=file:$HERE/log4j.properties"
   [[ $KAFKA_LOGGING == log4j2 ]] && log_opt="-Dlog4j2.configurationFile=file:$HERE/log4j2.properties"
   local java_opts=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
@@ -208,7 +245,7 @@ kafka_start() {
     # --initial-controllers: the same format works for 3.9 and 4.x.
     log "kafka: formatting storage in $KAFKA_DATA"
     "$KAFKA_JAVA" "${java_opts[@]}" kafka.tools.StorageTool format --ignore-formatted \
-      --cluster-id "$(cat "$STACK_DIR/kafka-cluster-id")" --config "$KAFKA_HOME/server.properties" \
+      --cluster-id "$(cat "$STACK_DIR/kafka-cluster-id")" --config "$KAFKA_HOME/server.properties" "${format_opts[@]}" \
       >>"$LOG_DIR/kafka.log" 2>&1 || die "kafka: storage format failed, see $LOG_DIR/kafka.log"
   fi
   log "kafka: starting Apache Kafka $KAFKA_VERSION on $LOCAL_KAFKA with $KAFKA_JAVA (log: $LOG_DIR/kafka.log)"
@@ -564,6 +601,10 @@ cmd_up() {
   wait_ready postgres postgres "$database_url" ""
 
   local exports="export KAFKA_BROKERS=$kafka_addr SCHEMA_REGISTRY_URL=$registry_addr DATABASE_URL=$database_url"
+  if [[ $STACK_KAFKA_SASL_SSL == 1 ]]; then
+    exports+=" KAFKA_SSL=true KAFKA_SSL_CA_FILE=$TLS_DIR/ca.pem KAFKA_SASL_MECHANISM=scram-sha-512"
+    exports+=" KAFKA_SASL_USERNAME=finance-posting KAFKA_SASL_PASSWORD=\$(cat $TLS_DIR/client-password)"
+  fi
   if [[ $STACK_DEBEZIUM == 1 ]]; then
     debezium_up "$kafka_addr" "$registry_addr"
     exports+=" SOURCE_DATABASE_URL=$LOCAL_SOURCE_DB DEBEZIUM_CONNECT_URL=$LOCAL_CONNECT"
