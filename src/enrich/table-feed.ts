@@ -13,6 +13,7 @@ import {
 } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
+import { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { retry } from "../retry.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
@@ -42,6 +43,8 @@ export class TableFeed {
   private watch: TopicWatch | null = null;
   /** Aborted by stop(), so that a load still under way stops waiting. */
   private readonly stopping = new AbortController();
+  /** Refused rows are logged one by one up to a rate; a flood of them is summed up. */
+  private readonly refusals: LogRateLimit;
   /** Resolves on stop(), whenever start() comes to wait for it. */
   private readonly stopped = new Promise<void>((resolve) =>
     this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
@@ -61,6 +64,7 @@ export class TableFeed {
     private readonly store?: VersionStore,
   ) {
     this.groupId = groupPrefix(randomUUID());
+    this.refusals = new LogRateLimit(log, "CDC rows refused", "error");
   }
 
   async start(): Promise<void> {
@@ -239,6 +243,7 @@ export class TableFeed {
       this.log.debug({ ...at, why: outcome.why }, "CDC record ignored");
     } else if (outcome.kind === "refused") {
       this.metrics.cdcRowsRefused.inc({ table: outcome.table, reason: outcome.reason });
+      if (!this.refusals.allow(`${outcome.table} ${outcome.reason}`)) return;
       this.log.error(
         { ...at, reason: outcome.reason, row: rec.value?.after },
         `CDC row refused: ${outcome.message}`,

@@ -3,6 +3,7 @@ import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { PostingFailedError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
 import { deadLetterAt, type SourceRecord } from "./dead-letter-records.js";
@@ -36,6 +37,8 @@ export interface FlushOutcome {
 export interface FlushResources {
   log: Logger;
   metrics: Metrics;
+  /** Lines for records Postgres refused, one by one up to a rate (the service's, across flushes). */
+  refusedLog?: LogRateLimit;
 }
 
 const addCounts = (into: Record<string, number>, counts: Record<string, number>) => {
@@ -110,7 +113,7 @@ const placeOf = ({ topic, partition, offset }: Place) => ({ topic, partition, of
  */
 async function deadLetterRefused(
   pool: Pool,
-  { log, metrics }: FlushResources,
+  { log, metrics, refusedLog }: FlushResources,
   refused: readonly Refusal<SinkWork>[],
 ): Promise<number> {
   // one dead letter per Kafka record, however many rows it carried (a merchant seeds several accounts)
@@ -128,19 +131,22 @@ async function deadLetterRefused(
     const place = placeOf(item);
     metrics.errors.inc({ stage: "sink", type: PostingFailedError.name });
     const deadLetterError = lost.get(item);
+    const logged = refusedLog?.allow(item.topic) ?? true;
     if (deadLetterError) {
-      log.error(
-        { ...place, err: error, deadLetterError },
-        "sink: Postgres refused a record and its dead letter; not stored, the record is only on Kafka",
-      );
+      if (logged)
+        log.error(
+          { ...place, err: error, deadLetterError },
+          "sink: Postgres refused a record and its dead letter; not stored, the record is only on Kafka",
+        );
       continue;
     }
     metrics.deadLetters.inc({ topic: item.topic, reason: "POSTING_FAILED" });
     stored++;
-    log.error(
-      { ...place, err: error },
-      "sink: Postgres refused a record for its content; stored as a dead letter",
-    );
+    if (logged)
+      log.error(
+        { ...place, err: error },
+        "sink: Postgres refused a record for its content; stored as a dead letter",
+      );
   }
   return stored;
 }

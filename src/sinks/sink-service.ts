@@ -20,6 +20,7 @@ import {
 } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
+import { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import type { AccountWriteMode } from "./account-writer.js";
@@ -64,8 +65,13 @@ export class SinkService {
   private lateTopics: TopicWatch | null = null;
   private readonly groupCommit: GroupCommit<SinkWork>;
   private readonly positions = new Positions();
+  /** Records the sink cannot read, or Postgres refuses: logged one by one up to a rate. */
+  private readonly undecodable: LogRateLimit;
+  private readonly refused: LogRateLimit;
 
   constructor(private readonly options: SinkServiceOptions) {
+    this.undecodable = new LogRateLimit(options.log, "sink records undecodable", "error");
+    this.refused = new LogRateLimit(options.log, "sink records refused by Postgres", "error");
     this.groupCommit = new GroupCommit(
       options.config.SINK_BATCH_SIZE,
       options.config.SINK_LINGER_MS,
@@ -175,10 +181,11 @@ export class SinkService {
       } catch (e) {
         // Not lost: an unreadable record is kept in finance.dead_letter for review.
         const { topic, partition, offset } = source;
-        this.options.log.error(
-          { topic, partition, offset, err: e },
-          "sink record undecodable; stored as a dead letter",
-        );
+        if (this.undecodable.allow(topic))
+          this.options.log.error(
+            { topic, partition, offset, err: e },
+            "sink record undecodable; stored as a dead letter",
+          );
         this.options.metrics.errors.inc({ stage: "sink", type: (e as Error).name });
         work.push({
           kind: "deadLetter",
@@ -217,7 +224,7 @@ export class SinkService {
     const vouchers = work.filter((w) => w.kind === "voucher").length;
     const { pool, log, metrics } = this.options;
     const end = metrics.sinkFlushSeconds.startTimer();
-    const outcome = await flushSinkWork(pool, { log, metrics }, work);
+    const outcome = await flushSinkWork(pool, { log, metrics, refusedLog: this.refused }, work);
     end();
     metrics.sinkBatchSize.observe(vouchers);
     this.options.onFlush?.(vouchers, outcome);

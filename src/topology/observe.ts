@@ -1,9 +1,12 @@
 import type { Logger } from "../log.js";
+import { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedBatch } from "./publish.js";
 
 /** Counts and logs what a published batch did; skips and dead letters name their event id. */
 export function observeBatch({ log, metrics }: { log: Logger; metrics: Metrics }) {
+  const badInput = new LogRateLimit(log, "events dead-lettered", "warn");
+  const defects = new LogRateLimit(log, "events dead-lettered as POSTING_FAILED", "error");
   return (batch: PublishedBatch): void => {
     metrics.eventsConsumed.inc({ topic: batch.topic }, batch.events);
     for (const v of batch.vouchers) metrics.vouchersEmitted.inc({ kind: v.kind });
@@ -15,8 +18,12 @@ export function observeBatch({ log, metrics }: { log: Logger; metrics: Metrics }
     for (const letter of batch.deadLetters) {
       metrics.deadLetters.inc({ topic: letter.origin.topic, reason: letter.reason });
       // bad input is expected weather; a defect that kept failing (POSTING_FAILED) needs a person
-      const level = letter.reason === "POSTING_FAILED" ? "error" : "warn";
-      log[level]({ ...letter.origin, reason: letter.reason, error: letter.message }, "event dead-lettered");
+      const defect = letter.reason === "POSTING_FAILED";
+      if (!(defect ? defects : badInput).allow(letter.reason)) continue;
+      log[defect ? "error" : "warn"](
+        { ...letter.origin, reason: letter.reason, error: letter.message },
+        "event dead-lettered",
+      );
     }
   };
 }
