@@ -5,9 +5,24 @@ import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { inspect } from "node:util";
 import type { Kafka } from "kafkajs";
+import pg from "pg";
+import { AvroCodec } from "../../src/avro/codec.js";
+import { createScratchDatabase } from "../../src/bench/scratch-db.js";
+import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config.js";
-import { createConsumer, createKafka, createProducer, disconnectForGood } from "../../src/kafka/client.js";
+import {
+  createConsumer,
+  createKafka,
+  createProducer,
+  disconnectForGood,
+  ensureTopics,
+} from "../../src/kafka/client.js";
+import { log } from "../../src/log.js";
+import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
+import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { type CapturedLog, capturedLog } from "../support/captured-log.js";
+import { deploymentOn, startGroupsAtEnd, type TestKafka } from "../support/pipeline.js";
+import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 
 /**
  * Real TLS and SASL (issue 20 item 8): the project's own client (createKafka with a config from
@@ -154,5 +169,59 @@ describe("Kafka through SASL_SSL (SCRAM-SHA-512) with KAFKA_SSL_CA_FILE, the pro
     assert.ok(Date.now() - started < 45_000);
     assert.ok(!everything(error).includes(password), "the password appears in the error");
     console.log(`no TLS -> ${(error as Error).message}`);
+  });
+});
+
+/**
+ * `finance-posting replay` through the same broker: the scenario's CDC and events published
+ * over SASL_SSL, replayed by replayCommand (its sink child process too) with the registry
+ * (plain http) and a database of its own on the stack's Postgres. (Not through
+ * test/support/pipeline's connectKafka nor throwaway-db: their ensureStack probes Kafka in
+ * plain text.)
+ */
+describe("replay through SASL_SSL (SCRAM-SHA-512) books the scenario", { skip: SKIP }, () => {
+  const ids = scenarioIds();
+  let drop: (() => Promise<void>) | undefined;
+  let databaseUrl = "";
+  let k: TestKafka | undefined;
+  let summary: ReplaySummary;
+
+  after(async () => {
+    await k?.close().catch(() => undefined);
+    await drop?.().catch(() => undefined);
+  });
+
+  it("replays the scenario: every voucher booked, every bad event dead-lettered", {
+    timeout: 180_000,
+  }, async () => {
+    const base = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+    const db = await createScratchDatabase(base, `fp_test_tls_${randomBytes(6).toString("hex")}`);
+    drop = db.drop;
+    databaseUrl = db.url;
+    const deployment = deploymentOn(databaseUrl);
+    const kafka = createKafka(deployment.config, log);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [...ALL_SOURCE_TOPICS, ...ALL_CDC_TOPICS, VOUCHER_TOPIC, DLQ_TOPIC], 3);
+    const codec = new AvroCodec({ url: deployment.config.SCHEMA_REGISTRY_URL });
+    const schemaIds = new Map<string, number>();
+    for (const s of CONTRACT_SUBJECTS) schemaIds.set(s, await codec.register(s, loadSchema(s)));
+    k = { kafka, admin, codec, schemaIds, close: () => admin.disconnect() };
+    await startGroupsAtEnd(k, deployment.config);
+    await publishCdc(k, ids);
+    await publishEvents(k, ids);
+    summary = await replayCommand({ migrate: true, progress: false }, deployment.env);
+    assert.equal(
+      Object.values(summary.vouchersPosted).reduce((a, b) => a + b, 0),
+      SCENARIO.distinctVouchers,
+    );
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      const count = async (sql: string) => Number((await pool.query(sql)).rows[0]?.n);
+      assert.equal(await count("SELECT count(*) n FROM finance.voucher"), SCENARIO.distinctVouchers);
+      assert.equal(await count("SELECT count(*) n FROM finance.dead_letter"), SCENARIO.deadLetters);
+    } finally {
+      await pool.end();
+    }
   });
 });
