@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -223,5 +224,50 @@ describe("replay through SASL_SSL (SCRAM-SHA-512) books the scenario", { skip: S
     } finally {
       await pool.end();
     }
+  });
+});
+
+/** `finance-posting replay` from the sources, as an operator runs it: exit code and everything it printed. */
+const replayCli = (overrides: Record<string, string>) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "replay", "--no-migrate", "--no-progress"],
+      {
+        env: {
+          ...env,
+          CONSUMER_GROUP: `tls-cli-${randomBytes(4).toString("hex")}`,
+          KAFKA_RETRIES: "0",
+          ...overrides,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? null) : 0,
+          output: `${stdout}\n${stderr}`,
+        }),
+    );
+  });
+
+describe("`finance-posting replay` refused by the SASL_SSL broker: a clear exit, no secret printed", {
+  skip: SKIP,
+}, () => {
+  const password = env.KAFKA_SASL_PASSWORD as string;
+
+  it("a wrong password: exit 1 naming the refused SCRAM authentication", { timeout: 60_000 }, async () => {
+    const wrong = `wrong-${randomBytes(12).toString("hex")}`;
+    const { code, output } = await replayCli({ KAFKA_SASL_PASSWORD: wrong });
+    assert.equal(code, 1, output);
+    assert.match(output, /"level":"fatal".*SASL SCRAM SHA512 authentication failed/);
+    assert.ok(!output.includes(wrong), "the wrong password is printed");
+    assert.ok(!output.includes(password), "the password is printed");
+  });
+
+  it("a wrong CA: exit 1 naming the certificate", { timeout: 60_000 }, async () => {
+    const { code, output } = await replayCli({ KAFKA_SSL_CA_FILE: otherCa() });
+    assert.equal(code, 1, output);
+    assert.match(output, /"level":"fatal".*self-signed certificate in certificate chain/);
+    assert.ok(!output.includes(password), "the password is printed");
   });
 });
