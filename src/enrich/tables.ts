@@ -119,9 +119,10 @@ export class MaterializedTables {
     const row = version.row;
     if (row === null) return this.purchaseOrders.put(id, version);
     // Purchase orders are the largest table (over 100k rows at a million events), and each
-    // decoded row brings its own copies of the merchant's and vendor's ids: share them.
+    // decoded row brings its own copies of its own, the merchant's and the vendor's ids: share them.
     const shared = {
       ...row,
+      id: this.purchaseOrders.versions(id)?.[0]?.row?.id ?? row.id,
       merchantId: this.sharedMerchantId(row.merchantId),
       vendorId: this.vendors.versions(row.vendorId)?.[0]?.row?.id ?? row.vendorId,
     };

@@ -108,9 +108,12 @@ export class VersionedTable<Row> {
     const previous = place > 0 ? (versions?.[place - 1]?.row ?? null) : null;
     const unchanged = row === null ? previous === null : previous !== null && this.rules.same(previous, row);
     if (unchanged) return { kind: "unchanged" };
-    if (versions === undefined) this.entities.set(id, [version]);
-    else versions.splice(place, 0, version);
-    if (versions !== undefined && reread !== undefined) this.reread(id, place + 1, versions.length);
+    // A new array of exactly the versions: an array grown by push or splice reserves room for
+    // a dozen more, and most entities never get a second version.
+    const next =
+      versions === undefined ? [version] : [...versions.slice(0, place), version, ...versions.slice(place)];
+    this.entities.set(id, next);
+    if (reread !== undefined) this.reread(id, place + 1, next.length);
     this.contested.get(id)?.push(version);
     this.versionCount++;
     return { kind: "versioned" };
