@@ -1,6 +1,7 @@
 import avro from "avsc";
 import { Partitioners, type PartitionMetadata } from "kafkajs";
 import { DecimalType } from "../avro/decimal-type.js";
+import { WideLongType } from "../avro/reader-type.js";
 import { loadSchema } from "../schemas.js";
 import {
   ALL_CDC_TOPICS,
@@ -58,13 +59,28 @@ export function partitionOf(key: Buffer, partitions: number): number {
   return defaultPartitioner({ topic: "", partitionMetadata, message: { key, value: null } });
 }
 
-const typeOf = (subject: string) =>
+/**
+ * The contract schema of `subject` as the encoder's type. `wideLongs`: every long takes a bigint
+ * too (WideLongType, as the codec reads writer schemas): Debezium 3.x's `ts_ns` is past 2^53,
+ * where avsc's own long refuses. Only the CDC values need it (the events keep avsc's faster long).
+ */
+export const contractType = (subject: string, wideLongs = false): avro.Type =>
   avro.Type.forSchema(
     loadSchema(subject) as avro.Schema,
     {
       logicalTypes: { decimal: DecimalType },
+      ...(wideLongs
+        ? {
+            typeHook: (schema: unknown) =>
+              schema === "long" || (schema as { type?: unknown } | null)?.type === "long"
+                ? WideLongType
+                : undefined,
+          }
+        : {}),
     } as Partial<avro.ForSchemaOptions>,
   );
+
+const isCdc = (t: string) => (ALL_CDC_TOPICS as readonly string[]).includes(t);
 
 const HEADER = 5;
 
@@ -91,11 +107,12 @@ export class DatasetEncoder {
     SIM_TOPICS.forEach((t, i) => {
       this.topicIndex.set(t, i);
     });
-    this.values = SIM_TOPICS.map((t) => ({ id: ids.value[t], type: typeOf(valueSubject(t)) }));
+    this.values = SIM_TOPICS.map((t) => ({
+      id: ids.value[t],
+      type: contractType(valueSubject(t), isCdc(t)),
+    }));
     this.keys = SIM_TOPICS.map((t) =>
-      (ALL_CDC_TOPICS as readonly string[]).includes(t)
-        ? { id: ids.key[t as CdcTopic], type: typeOf(keySubject(t)) }
-        : undefined,
+      isCdc(t) ? { id: ids.key[t as CdcTopic], type: contractType(keySubject(t)) } : undefined,
     );
     this.partitions = SIM_TOPICS.map((t) => {
       const n = partitions[t];

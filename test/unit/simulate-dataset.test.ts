@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import avro from "avsc";
 import { Partitioners } from "kafkajs";
 import { pino } from "pino";
-import { DecimalType } from "../../src/avro/decimal-type.js";
+import { AvroCodec } from "../../src/avro/codec.js";
 import type {
   InventoryAdjusted,
   InventoryIssuedForSale,
@@ -33,6 +33,7 @@ import {
   type WorldChanges,
 } from "../../src/simulate/dataset.js";
 import {
+  contractType,
   DatasetEncoder,
   META_FIELDS,
   partitionOf,
@@ -61,6 +62,7 @@ const quiet = pino({ level: "silent" });
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (isMoney(v)) return `dec:${v.toString()}`;
+    if (typeof v === "bigint") return `big:${v}`;
     if (v && typeof v === "object" && (v as { type?: string }).type === "Buffer") {
       return `hex:${Buffer.from((v as { data: number[] }).data).toString("hex")}`;
     }
@@ -108,6 +110,17 @@ function withValue(c: CdcItem): CdcItem & { value: NonNullable<CdcItem["value"]>
   assert.ok(c.value !== null, `${c.topic} ${c.key.id} is a tombstone`);
   return c as CdcItem & { value: NonNullable<CdcItem["value"]> };
 }
+
+/** Debezium's `source.snapshot` values of an initial snapshot's rows. */
+const SNAPSHOT_MARKERS: readonly string[] = [
+  "first",
+  "first_in_data_collection",
+  "true",
+  "last_in_data_collection",
+  "last",
+];
+
+const isCdcTopic = (t: string) => (ALL_CDC_TOPICS as readonly string[]).includes(t);
 
 const sum = (xs: { amount: ReturnType<typeof money> }[]) => xs.reduce((s, x) => s.plus(x.amount), money(0));
 
@@ -190,7 +203,7 @@ describe("simulated data set: shape", () => {
     for (const c of snapshot.map(withValue)) {
       assert.equal(c.value.op, "r");
       assert.equal(c.value.before, null);
-      assert.equal(c.value.source.snapshot, "true");
+      assert.ok(SNAPSHOT_MARKERS.includes(c.value.source.snapshot ?? ""), c.value.source.snapshot ?? "null");
       assert.equal(c.key.id, (c.value.after as { id: string }).id);
     }
     for (const m of byTopic(CDC_TOPICS.merchant)) {
@@ -218,17 +231,7 @@ describe("simulated data set: shape", () => {
   });
 
   it("CDC rows and events are valid records of the contract schemas", () => {
-    const types = new Map(
-      [...SIM_TOPICS].map((t) => [
-        t,
-        avro.Type.forSchema(
-          loadSchema(valueSubject(t)) as avro.Schema,
-          {
-            logicalTypes: { decimal: DecimalType },
-          } as Partial<avro.ForSchemaOptions>,
-        ),
-      ]),
-    );
+    const types = new Map([...SIM_TOPICS].map((t) => [t, contractType(valueSubject(t), isCdcTopic(t))]));
     const check = (topic: (typeof SIM_TOPICS)[number], v: unknown) => {
       const errors: string[] = [];
       const ok = types.get(topic)?.isValid(v, { errorHook: (path) => errors.push(path.join(".")) });
@@ -518,8 +521,12 @@ describe("simulated data set: history after the events", () => {
     }
   });
 
-  it("messages: ts_ms a few ms after the commit; commits and LSNs in log order; a tombstone after each delete", () => {
-    let last = { ts: Number.NEGATIVE_INFINITY, lsn: Number.NEGATIVE_INFINITY };
+  it("messages: ts_ms after the commit (a snapshot's rows one by one); commits and LSNs in log order; a tombstone after each delete", () => {
+    let last = {
+      ts: Number.NEGATIVE_INFINITY,
+      lsn: Number.NEGATIVE_INFINITY,
+      emitted: Number.NEGATIVE_INFINITY,
+    };
     cdc.forEach((c, i) => {
       if (c.value === null) {
         const deleted = cdc[i - 1];
@@ -529,10 +536,18 @@ describe("simulated data set: history after the events", () => {
         return;
       }
       const { source, ts_ms, op } = c.value;
-      assert.ok((ts_ms as number) - source.ts_ms > 0 && (ts_ms as number) - source.ts_ms <= 10, `${i}`);
-      assert.equal(source.snapshot, op === "r" ? "true" : "false");
-      assert.ok(source.ts_ms >= last.ts && (source.lsn as number) > last.lsn, `row ${i} in log order`);
-      last = { ts: source.ts_ms, lsn: source.lsn as number };
+      const lag = (ts_ms as number) - source.ts_ms;
+      if (op === "r") {
+        // One snapshot: one transaction, LSN and start time; the connector emits its rows in turn.
+        assert.ok(SNAPSHOT_MARKERS.includes(source.snapshot ?? ""), `${i}`);
+        assert.ok(lag > 0 && (ts_ms as number) >= last.emitted, `${i}`);
+        assert.ok(source.ts_ms >= last.ts && (source.lsn as number) >= last.lsn, `row ${i} in log order`);
+      } else {
+        assert.equal(source.snapshot, "false");
+        assert.ok(lag > 0 && lag <= 10, `${i}`);
+        assert.ok(source.ts_ms >= last.ts && (source.lsn as number) > last.lsn, `row ${i} in log order`);
+      }
+      last = { ts: source.ts_ms, lsn: source.lsn as number, emitted: ts_ms as number };
       if (op === "u") assert.equal(c.value.before, null, "no REPLICA IDENTITY FULL upstream");
       if (op === "d") assert.equal(c.value.after, null);
       assert.equal(c.key.id, (c.value.after ?? c.value.before)?.id);
@@ -712,17 +727,7 @@ describe("simulator encoding", () => {
       value: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 100 + i])),
       key: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 200 + i])),
     } as never;
-    const reference = new Map(
-      SIM_TOPICS.map((t) => [
-        t,
-        avro.Type.forSchema(
-          loadSchema(valueSubject(t)) as avro.Schema,
-          {
-            logicalTypes: { decimal: DecimalType },
-          } as Partial<avro.ForSchemaOptions>,
-        ),
-      ]),
-    );
+    const reference = new Map(SIM_TOPICS.map((t) => [t, contractType(valueSubject(t), isCdcTopic(t))]));
     const keyTypes = new Map(
       ALL_CDC_TOPICS.map((t) => [t as string, avro.Type.forSchema(loadSchema(keySubject(t)) as avro.Schema)]),
     );
@@ -793,5 +798,174 @@ describe("simulator encoding", () => {
         assert.equal(partitionOf(key, partitions), expected, `${key} over ${partitions}`);
       }
     }
+  });
+});
+
+describe("simulated CDC as Debezium 3.x writes it (the PostgreSQL connector 3.6)", () => {
+  const ds = generateDataset({ seed: 5, merchants: 5, events: 2_000 });
+  const cdc = [...ds.cdc()].filter((c) => c.value !== null).map(withValue);
+  const snapshotCount = generateDataset({ ...ds.options, history: false }).cdcCount;
+  const snapshot = cdc.slice(0, snapshotCount);
+  const streamed = cdc.slice(snapshotCount);
+  const SOURCE_FIELDS = [
+    "version",
+    "connector",
+    "name",
+    "ts_ms",
+    "snapshot",
+    "db",
+    "sequence",
+    "ts_us",
+    "ts_ns",
+    "schema",
+    "table",
+    "txId",
+    "lsn",
+    "xmin",
+    "origin",
+    "origin_lsn",
+  ];
+  const ENVELOPE_FIELDS = ["before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"];
+
+  it("the contract schemas and the records have Debezium 3.x's fields, in its order; every added one optional", () => {
+    for (const t of ALL_CDC_TOPICS) {
+      const schema = loadSchema(valueSubject(t)) as {
+        fields: { name: string; type: unknown; default?: unknown }[];
+      };
+      assert.deepEqual(
+        schema.fields.map((f) => f.name),
+        ENVELOPE_FIELDS,
+        t,
+      );
+      const source = schema.fields.find((f) => f.name === "source")?.type as { fields: { name: string }[] };
+      assert.deepEqual(
+        source.fields.map((f) => f.name),
+        SOURCE_FIELDS,
+        t,
+      );
+      // Fields older runs' schemas lack: nullable with a null default (BACKWARD both ways round).
+      const added = [
+        ...schema.fields.filter((f) => ["transaction", "ts_us", "ts_ns"].includes(f.name)),
+        ...(source.fields as { name: string; type: unknown; default?: unknown }[]).filter((f) =>
+          ["sequence", "ts_us", "ts_ns", "xmin", "origin", "origin_lsn"].includes(f.name),
+        ),
+      ];
+      assert.equal(added.length, 9, t);
+      for (const f of added) {
+        assert.equal(f.default, null, `${t} ${f.name}`);
+        assert.equal((f.type as unknown[])[0], "null", `${t} ${f.name}`);
+      }
+    }
+    for (const c of cdc) {
+      assert.deepEqual(Object.keys(c.value), ENVELOPE_FIELDS);
+      assert.deepEqual(Object.keys(c.value.source), SOURCE_FIELDS);
+    }
+  });
+
+  it("encoded, they decode with the contract schemas (as the pipeline reads writer schemas) to the same values, ts_ns exact", () => {
+    const partitions = Object.fromEntries(SIM_TOPICS.map((t) => [t, 3]));
+    const ids = {
+      value: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 100 + i])),
+      key: Object.fromEntries(SIM_TOPICS.map((t, i) => [t, 200 + i])),
+    } as never;
+    const codec = new AvroCodec({ url: "http://127.0.0.1:9" });
+    SIM_TOPICS.forEach((t, i) => {
+      codec.adopt(100 + i, loadSchema(valueSubject(t)));
+    });
+    const encoder = new DatasetEncoder(ids, partitions, 100_000);
+    for (const c of cdc) encoder.cdc(c);
+    const batch = encoder.take();
+    assert.equal(batch.count, cdc.length);
+    const buf = Buffer.from(batch.buffer);
+    cdc.forEach((c, n) => {
+      const [vo, vl] = [...batch.meta.subarray(n * META_FIELDS + 4, n * META_FIELDS + 6)] as number[];
+      const decoded = codec.decode<NonNullable<CdcItem["value"]>>(
+        Buffer.from(buf.subarray(vo, (vo as number) + (vl as number))),
+      );
+      assert.equal(canonical(decoded), canonical(c.value), `#${n}`);
+      assert.equal(typeof decoded.ts_ns, "bigint");
+      assert.equal(typeof decoded.source.ts_ns, "bigint");
+      assert.equal(decoded.source.ts_ns, c.value.source.ts_ns);
+      assert.equal(decoded.ts_ns, c.value.ts_ns);
+      assert.equal((decoded.source.ts_ns as bigint) / 1_000_000n, BigInt(decoded.source.ts_ms));
+      assert.equal(Math.floor((decoded.source.ts_us as number) / 1000), decoded.source.ts_ms);
+      assert.equal((decoded.ts_ns as bigint) / 1_000_000n, BigInt(decoded.ts_ms as number));
+      assert.equal(Math.floor((decoded.ts_us as number) / 1000), decoded.ts_ms);
+      assert.ok((decoded.ts_ns as bigint) > (decoded.source.ts_ns as bigint));
+      assert.equal(decoded.transaction, null);
+    });
+  });
+
+  it("source: the connector's name and version, txId and lsn on every record, sequence [last commit LSN, LSN]", () => {
+    for (const c of cdc) {
+      const s = c.value.source;
+      assert.match(s.version, /^3\./);
+      assert.equal(s.connector, "postgresql");
+      assert.equal(s.name, "nx.seller");
+      assert.equal(c.topic, `${s.name}.${s.schema}.${s.table}`);
+      assert.equal(typeof s.txId, "number");
+      assert.equal(typeof s.lsn, "number");
+      assert.deepEqual([s.xmin, s.origin, s.origin_lsn], [null, null, null]);
+      assert.equal(c.value.transaction, null, "no provide.transaction.metadata");
+      const sequence = JSON.parse(s.sequence as string) as (string | null)[];
+      assert.equal(sequence.length, 2);
+      assert.equal(sequence[1], String(s.lsn));
+      if (c.value.op === "r") assert.equal(sequence[0], null, "nothing streamed before the snapshot");
+    }
+    // Streamed: the first transaction after the snapshot has no commit before it; each later
+    // one names the previous transaction's commit, after that transaction's rows.
+    const firstTx = streamed[0]?.value.source.txId;
+    let lastRowOfPreviousTx = Number.NEGATIVE_INFINITY;
+    let tx = firstTx;
+    let lastLsn = Number.NEGATIVE_INFINITY;
+    for (const c of streamed) {
+      const s = c.value.source;
+      const [lastCommit] = JSON.parse(s.sequence as string) as (string | null)[];
+      if (s.txId !== tx) {
+        lastRowOfPreviousTx = lastLsn;
+        tx = s.txId;
+      }
+      if (s.txId === firstTx) assert.equal(lastCommit, null);
+      else {
+        assert.ok(Number(lastCommit) > lastRowOfPreviousTx && Number(lastCommit) < (s.lsn as number));
+      }
+      lastLsn = s.lsn as number;
+    }
+    assert.ok(new Set(streamed.map((c) => c.value.source.txId)).size > 1);
+  });
+
+  it("the initial snapshot: first, first/last_in_data_collection per table, true, last; one transaction, LSN and source.ts_ms", () => {
+    const markers = snapshot.map((c) => c.value.source.snapshot);
+    assert.equal(markers[0], "first");
+    assert.equal(markers.at(-1), "last");
+    assert.equal(markers.filter((m) => m === "first").length, 1);
+    assert.equal(markers.filter((m) => m === "last").length, 1);
+    const tables = [...new Set(snapshot.map((c) => c.topic))];
+    assert.deepEqual(tables, [
+      CDC_TOPICS.merchant,
+      CDC_TOPICS.financeAccount,
+      CDC_TOPICS.vendor,
+      CDC_TOPICS.purchaseOrder,
+    ]);
+    tables.forEach((t, k) => {
+      const rows = snapshot.filter((c) => c.topic === t).map((c) => c.value.source.snapshot);
+      assert.ok(rows.length > 2, t);
+      assert.equal(rows[0], k === 0 ? "first" : "first_in_data_collection", t);
+      assert.equal(rows.at(-1), k === tables.length - 1 ? "last" : "last_in_data_collection", t);
+      assert.ok(
+        rows.slice(1, -1).every((m) => m === "true"),
+        t,
+      );
+    });
+    for (const field of ["ts_ms", "ts_us", "ts_ns", "txId", "lsn"] as const) {
+      assert.equal(new Set(snapshot.map((c) => c.value.source[field])).size, 1, field);
+    }
+    // The envelope's ts_ms: when the connector emitted each row, after the snapshot began.
+    const emitted = snapshot.map((c) => c.value.ts_ms as number);
+    assert.ok(
+      emitted.every((t, i) => t > (snapshot[0]?.value.source.ts_ms as number) && t >= (emitted[i - 1] ?? t)),
+    );
+    assert.ok((emitted.at(-1) as number) > (emitted[0] as number));
+    assert.ok(streamed.every((c) => c.value.source.snapshot === "false" && c.value.op !== "r"));
   });
 });
