@@ -181,9 +181,10 @@ function envelope<Row>(
     origin: null,
     origin_lsn: null,
   };
-  // The connector's own clock, to the nanosecond: the emission's sub-millisecond part drawn from the LSN.
+  // The connector's own clock, to the nanosecond: the sub-millisecond part drawn from the LSN and the time.
   const emittedMs = commit.tsMs + commit.lagMs;
-  const emittedNs = BigInt(emittedMs) * 1_000_000n + BigInt((commit.lsn * 7_919) % 1_000_000);
+  const subMsNs = (commit.lsn * 7_919 + (emittedMs % 1_000_003) * 104_729) % 1_000_000;
+  const emittedNs = BigInt(emittedMs) * 1_000_000n + BigInt(subMsNs);
   return {
     before: rows.before,
     after: rows.after,
