@@ -196,6 +196,39 @@ describe("simulate: publishing a data set to the real stack", () => {
       assert.deepEqual(comparable(got), comparable(items.map((c) => c.value)), key);
     }
     assert.ok(cdc.some((c) => c.value === null) && cdc.some((c) => c.value?.op === "u"), "history published");
+    // As Debezium 3.x writes them: ts_ns past 2^53 read back exactly (a bigint), sequence, the snapshot's markers.
+    const values = [...cdcByKey.values()].flat().flatMap((r) =>
+      r.value === null
+        ? []
+        : [
+            codec.decode<{
+              op: string;
+              transaction: unknown;
+              ts_ns: unknown;
+              source: { snapshot: string; sequence: string; ts_ms: number; ts_ns: unknown };
+            }>(r.value),
+          ],
+    );
+    for (const v of values) {
+      assert.equal(typeof v.ts_ns, "bigint");
+      assert.equal(
+        v.source.ts_ns,
+        BigInt(v.source.ts_ms) * 1_000_000n + ((v.source.ts_ns as bigint) % 1_000_000n),
+      );
+      assert.equal((JSON.parse(v.source.sequence) as unknown[]).length, 2);
+      assert.equal(v.transaction, null);
+    }
+    const markers = new Set(values.map((v) => v.source.snapshot));
+    for (const m of [
+      "first",
+      "first_in_data_collection",
+      "true",
+      "last_in_data_collection",
+      "last",
+      "false",
+    ]) {
+      assert.ok(markers.has(m), m);
+    }
     // Garbage stays garbage; a redelivery is the same bytes on the same partition.
     for (const item of items.filter((i) => i.raw !== null)) {
       const r = byKey.get(`${item.topic}/${item.key}`);
