@@ -104,6 +104,7 @@ describe("a failing start never prints a password (stdout and stderr of `run`)",
       "Postgres unreachable (the migration at start fails), passwords everywhere",
       ({ db, kafka }) => ({
         METRICS_PORT: "0",
+        STARTUP_WAIT_MS: "1000", // gives up on Postgres after a second, not the default two minutes
         DATABASE_URL: `postgres://app:${DB_SECRET}@127.0.0.1:${db}/books`,
         KAFKA_BROKERS: `127.0.0.1:${kafka}`,
         KAFKA_RETRIES: "0",
