@@ -77,6 +77,9 @@ export class VersionedTable<Row> {
   put(id: string, version: Version<Row>): PutOutcome {
     const versions = this.entities.get(id);
     const row = version.row;
+    // Every row of a contested id, whatever it does now: a rebuild under another owner replays them.
+    const contested = this.contested.get(id);
+    contested?.push(version);
     // Where a new version goes: last, or, while the topic is read again, where the reading is.
     let place = versions?.length ?? 0;
     const reread = this.rereading.get(id);
@@ -95,9 +98,7 @@ export class VersionedTable<Row> {
     if (claimed !== undefined) {
       const owner = this.ownerOf(id);
       if (owner !== undefined && owner !== claimed) {
-        const log = this.contested.get(id) ?? [...(versions ?? [])];
-        log.push(version);
-        this.contested.set(id, log);
+        if (!contested) this.contested.set(id, [...(versions ?? []), version]);
         return this.refuse(
           `${id}\u0000${version.at}\u0000${claimed}`,
           "OWNER_CHANGED",
@@ -114,7 +115,6 @@ export class VersionedTable<Row> {
       versions === undefined ? [version] : [...versions.slice(0, place), version, ...versions.slice(place)];
     this.entities.set(id, next);
     if (reread !== undefined) this.reread(id, place + 1, next.length);
-    this.contested.get(id)?.push(version);
     this.versionCount++;
     return { kind: "versioned" };
   }

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { applyCdc, type CdcRecord } from "../../src/enrich/cdc.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
+import { seededAccountId } from "../../src/ids.js";
 import { CDC_TOPICS } from "../../src/topics.js";
-import { change, quiet } from "../support/cdc-rows.js";
+import { change, deletion, merchantRow, quiet } from "../support/cdc-rows.js";
 
 /**
  * SPEC §5 "Finance keeps what it has seen": a restart loads the kept versions, then reads the
@@ -72,4 +73,34 @@ describe("kept versions and the topics read again (SPEC §5)", () => {
     assert.deepEqual(outcomes, ["known", "known"]);
     assert.deepEqual(names(tables), ["A", "A", "A", "C", "C"]);
   });
+});
+
+describe("a seeded account id contested before its merchant came (property test's counterexample)", () => {
+  const T = 1_767_225_600_000;
+  const cogs = seededAccountId("m-1", "COGS");
+  const row = (owner: string) => ({
+    id: cogs,
+    merchant_id: owner,
+    code: "B1",
+    name: "n1",
+    type: "MONEY",
+    status: "ACTIVE",
+  });
+  const accountRows = [
+    change(CDC_TOPICS.financeAccount, "c", row("m-2"), T),
+    deletion(CDC_TOPICS.financeAccount, cogs, T),
+    change(CDC_TOPICS.financeAccount, "c", row("m-1"), T),
+    deletion(CDC_TOPICS.financeAccount, cogs, T),
+  ];
+  const merchant = change(CDC_TOPICS.merchant, "c", merchantRow("m-1"), T);
+  for (const [name, order] of [
+    ["merchant first", [merchant, ...accountRows]],
+    ["account rows first", [...accountRows, merchant]],
+  ] as const) {
+    it(`${name}: the owner's own delete, the last row, stands`, () => {
+      const tables = new MaterializedTables();
+      for (const r of order) applyCdc(tables, r, quiet);
+      assert.equal(tables.account(cogs, T), undefined);
+    });
+  }
 });
