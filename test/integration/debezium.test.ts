@@ -18,7 +18,7 @@ import {
   deploymentOn,
   SourceDb,
 } from "../support/debezium.js";
-import { connectKafka, produce, type TestKafka } from "../support/pipeline.js";
+import { connectKafka, endsOf, produce, type TestKafka } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /**
@@ -32,21 +32,6 @@ import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js"
  * run; the seeded rows (read by the connector's initial snapshot) are shared and never changed.
  */
 const SKIP = debeziumSkipReason();
-
-type Offsets = { topic: string; partition: number; offset: string }[];
-
-async function endsOf(k: TestKafka, topics: readonly string[]): Promise<Offsets> {
-  const all = await Promise.all(
-    topics.map(async (topic) =>
-      (await k.admin.fetchTopicOffsets(topic)).map((p) => ({
-        topic,
-        partition: p.partition,
-        offset: p.high,
-      })),
-    ),
-  );
-  return all.flat();
-}
 
 const SNAPSHOT_VALUES = ["first", "first_in_data_collection", "true", "last_in_data_collection", "last"];
 
@@ -68,7 +53,7 @@ describe("real Debezium: CDC from a real Postgres through Kafka Connect, booked 
   let liveDb: ThrowawayDb;
   let replayDb: ThrowawayDb;
   let live: { env: NodeJS.ProcessEnv; config: Config };
-  let sourceStart: Offsets;
+  let sourceStart: Awaited<ReturnType<typeof endsOf>>;
   let first: ReplaySummary;
   let second: ReplaySummary;
   let replayed: ReplaySummary;

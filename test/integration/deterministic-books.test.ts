@@ -5,7 +5,14 @@ import { groups } from "../../src/config.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, CDC_TOPICS, keySubject, valueSubject } from "../../src/topics.js";
-import { connectKafka, debezium, deploymentOn, produce, type TestKafka } from "../support/pipeline.js";
+import {
+  connectKafka,
+  debezium,
+  deploymentOn,
+  endsOf,
+  produce,
+  type TestKafka,
+} from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -16,20 +23,6 @@ import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js"
  * order re-coded, the bank account moved to another merchant, the merchant deleted); every event
  * is redelivered; and the whole history is replayed into a new database.
  */
-type Offsets = { topic: string; partition: number; offset: string }[];
-
-async function endsOf(k: TestKafka, topics: readonly string[]): Promise<Offsets> {
-  const all = await Promise.all(
-    topics.map(async (topic) =>
-      (await k.admin.fetchTopicOffsets(topic)).map((p) => ({
-        topic,
-        partition: p.partition,
-        offset: p.high,
-      })),
-    ),
-  );
-  return all.flat();
-}
 
 const deployment = (db: ThrowawayDb) => deploymentOn(db.url);
 

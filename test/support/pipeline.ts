@@ -164,3 +164,20 @@ export function deploymentOn(databaseUrl: string): { env: NodeJS.ProcessEnv; con
   };
   return { env, config };
 }
+
+/** Each partition's end offset (high watermark) of the given topics, as group offsets to commit. */
+export async function endsOf(
+  k: TestKafka,
+  topics: readonly string[],
+): Promise<{ topic: string; partition: number; offset: string }[]> {
+  const all = await Promise.all(
+    topics.map(async (topic) =>
+      (await k.admin.fetchTopicOffsets(topic)).map((p) => ({
+        topic,
+        partition: p.partition,
+        offset: p.high,
+      })),
+    ),
+  );
+  return all.flat();
+}

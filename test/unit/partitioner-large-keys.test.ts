@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { Partitioners, type PartitionMetadata } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { murmur2 } from "../../src/kafka/murmur2.js";
 import { RememberingPartitioner } from "../../src/kafka/partitioner.js";
+import { partitions } from "../support/partitions.js";
 
 /**
  * Issue 20 item 11: a dead letter keeps its source record's key, and kafkajs' murmur2 hashes a
@@ -11,15 +12,6 @@ import { RememberingPartitioner } from "../../src/kafka/partitioner.js";
  * 20 KB took 36 ms, 200 KB 9.2 s, on every produce attempt. The project's murmur2 is Kafka's in
  * 32-bit arithmetic: the same partitions, 0.1 ms for 200 KB.
  */
-const partitions = (n: number): PartitionMetadata[] =>
-  Array.from({ length: n }, (_, partitionId) => ({
-    partitionId,
-    leader: 1,
-    replicas: [1],
-    isr: [1],
-    offlineReplicas: [],
-    partitionErrorCode: 0,
-  }));
 
 describe("partitions of large keys (dead letters keep their source's key)", () => {
   it("32-bit murmur2 chooses the partition kafkajs' Java-compatible partitioner chooses", () => {

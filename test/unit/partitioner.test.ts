@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { Partitioners, type PartitionMetadata } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { RememberingPartitioner } from "../../src/kafka/partitioner.js";
-
-const partitions = (n: number): PartitionMetadata[] =>
-  Array.from({ length: n }, (_, partitionId) => ({
-    partitionId,
-    leader: 1,
-    replicas: [1],
-    isr: [1],
-    offlineReplicas: [],
-    partitionErrorCode: 0,
-  }));
+import { partitions } from "../support/partitions.js";
 
 describe("the remembering partitioner", () => {
   it("chooses the partition kafkajs' Java-compatible partitioner chooses, for every key and partition count", () => {
