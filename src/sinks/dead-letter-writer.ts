@@ -23,8 +23,10 @@ export interface DeadLetterRecord {
 /*
  * Unique by where the project read the record (migration 4): a dead letter from the dead-letter
  * topic by its place there, any other by its own place; a forged origin header takes no row's
- * place. A dead letter from the topic that is a byte-for-byte copy of a row stored before
- * migration 4 (those have no place on the topic) is that row again, read after the upgrade.
+ * place. A dead letter from the topic that is a byte-for-byte copy (origin, key, value, reason)
+ * of one stored before is that record dead-lettered again — a replay or a redelivery of its
+ * event, or a row from before migration 4 read after the upgrade — and adds no row: a copy
+ * changes nothing, and a forged record differs in its bytes, so it is kept beside the genuine.
  * The stub standing in on the topic for a dead letter too large for it adds nothing once the
  * topology has stored the whole record at its own place (it does so before producing the stub).
  */
@@ -38,10 +40,10 @@ const INSERT = `
     AS n(topic, partition, "offset", key, value, headers, reason, error, dlq_partition, dlq_offset)
   WHERE n.dlq_offset IS NULL OR (NOT EXISTS (
     SELECT 1 FROM finance.dead_letter d
-    WHERE d.from_dlq AND d.dlq_offset IS NULL
+    WHERE d.from_dlq
       AND d.topic = n.topic AND d.partition = n.partition AND d."offset" = n."offset"
       AND d.key IS NOT DISTINCT FROM n.key AND d.value IS NOT DISTINCT FROM n.value
-      AND d.headers = n.headers AND d.reason = n.reason)
+      AND d.reason = n.reason)
   AND NOT (n.headers ? $11 AND EXISTS (
     SELECT 1 FROM finance.dead_letter d
     WHERE NOT d.from_dlq AND d.topic = n.topic AND d.partition = n.partition AND d."offset" = n."offset")))

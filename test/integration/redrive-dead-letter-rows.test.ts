@@ -111,6 +111,8 @@ describe("finance.dead_letter rows are unique by where the project read them (mi
     assert.equal(await insertDeadLetters(pool, [forged]), 1);
     assert.equal(await insertDeadLetters(pool, [genuine, genuine]), 1);
     assert.equal(await insertDeadLetters(pool, [genuine, forged]), 0);
+    // The same record dead-lettered again (a replay of its event) at a new place on the topic.
+    assert.equal(await insertDeadLetters(pool, [dlqAt(102, origin, "genuine")]), 0);
     const claiming = (await rows()).filter((r) => r.topic === origin.topic && r.offset === "42");
     assert.deepEqual(claiming.map((r) => [r.value.toString(), r.dlq_offset]).sort(), [
       ["forged", "101"],
