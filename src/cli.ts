@@ -140,6 +140,7 @@ export function buildCli(): Command {
     .option("--merchants <n>", "number of merchants", positiveInt, 50)
     .option("--seed <n>", "random seed", nonNegativeInt, 7)
     .option("--keep", "keep the scratch database the run books into")
+    .option("--no-history", "simulate without the seller database's changes after the events")
     .option(
       "--profile <file>",
       "write a CPU profile of the replay (.cpuprofile) and print where the time went",
@@ -160,6 +161,7 @@ export function buildCli(): Command {
         live?: boolean;
         rate: number;
         seconds: number;
+        history: boolean;
       }) => {
         const keep = opts.keep === true;
         if (opts.live) {

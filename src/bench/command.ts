@@ -20,6 +20,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Where to write a CPU profile of the replay (.cpuprofile, for Chrome DevTools). */
   profile: string | null;
+  /** The seller database's changes after the events on the CDC topics (`simulate --no-history`). */
+  history: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
         `${options.merchants}`,
         "--events",
         `${options.events}`,
+        ...(options.history ? [] : ["--no-history"]),
       ],
       env,
     );
@@ -75,6 +78,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
       seed: options.seed,
       merchants: options.merchants,
       events: options.events,
+      history: options.history,
     });
     const problems = await verifyBooks(pool, expected, summary);
     const copy = await bareCopySeconds(pool).finally(() => pool.end());

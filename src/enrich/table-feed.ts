@@ -45,6 +45,8 @@ export class TableFeed {
   private readonly stopping = new AbortController();
   /** Refused rows are logged one by one up to a rate; a flood of them is summed up. */
   private readonly refusals: LogRateLimit;
+  /** The saves of kept versions, one after another (keep()). */
+  private saving: Promise<void> = Promise.resolve();
   /** Resolves on stop(), whenever start() comes to wait for it. */
   private readonly stopped = new Promise<void>((resolve) =>
     this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
@@ -175,6 +177,22 @@ export class TableFeed {
     this.log.info({ ms: Date.now() - started, changes: changes.length }, "reference versions loaded");
   }
 
+  /**
+   * Saves a batch's new versions after those of the batches before it, without holding up the
+   * feed: the tables are in memory already, and a version not yet saved when the process dies
+   * is read again from its topic at the next start. One save at a time keeps the store in topic
+   * order. A save that fails for good (not an outage) is logged; the next ones go on.
+   */
+  private keep(store: VersionStore, kept: StoredChange[]): void {
+    this.saving = this.saving
+      .then(() => this.whileTransient(() => store.save(kept)))
+      .catch((e: unknown) => {
+        if (this.stopping.signal.aborted) return;
+        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.log.error({ err: e, versions: kept.length }, "reference versions not kept in Postgres");
+      });
+  }
+
   /** Retries an outage of Postgres until it passes or the feed stops. */
   private whileTransient<T>(work: () => Promise<T>): Promise<T> {
     return retry(work, {
@@ -195,8 +213,10 @@ export class TableFeed {
     ];
     this.consumer = null;
     this.late.length = 0;
-    if (consumers.length === 0) return;
+    if (consumers.length === 0) return this.saving;
     await Promise.all(consumers.map(({ consumer }) => disconnectForGood(consumer)));
+    // What was read is kept before the caller ends the pool (an outage is no longer waited out).
+    await this.saving;
     // The groups existed only for this instance's full reads; leave no litter on the cluster.
     const admin = this.kafka.admin();
     await admin.connect();
@@ -227,7 +247,7 @@ export class TableFeed {
     }
     this.logBroken(topic, batch.partition, broken);
     const store = this.store;
-    if (store && kept.length > 0) await this.whileTransient(() => store.save(kept));
+    if (store && kept.length > 0) this.keep(store, kept);
     const sizes = this.tables.sizes;
     this.metrics.referenceVersions.set({ table: "merchant" }, sizes.merchants.versions);
     this.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
