@@ -28,6 +28,9 @@ import {
 import type { MaterializedTables } from "./tables.js";
 import { recordOf, type StoredChange, type VersionStore } from "./version-store.js";
 
+/** Batches of kept versions that may wait for Postgres before the feed waits with them. */
+const MAX_UNSAVED_BATCHES = 4;
+
 /**
  * Feeds the materialized tables from the CDC topics. First the versions kept in Postgres are
  * loaded (SPEC §5: what finance has seen outlives upstream compaction); then every instance
@@ -45,8 +48,9 @@ export class TableFeed {
   private readonly stopping = new AbortController();
   /** Refused rows are logged one by one up to a rate; a flood of them is summed up. */
   private readonly refusals: LogRateLimit;
-  /** The saves of kept versions, one after another (keep()). */
+  /** The saves of kept versions, one after another (keep()), and how many batches wait in it. */
   private saving: Promise<void> = Promise.resolve();
+  private unsaved = 0;
   /** Resolves on stop(), whenever start() comes to wait for it. */
   private readonly stopped = new Promise<void>((resolve) =>
     this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
@@ -184,8 +188,12 @@ export class TableFeed {
    * order. A save that fails for good (not an outage) is logged; the next ones go on.
    */
   private keep(store: VersionStore, kept: StoredChange[]): void {
+    this.unsaved++;
     this.saving = this.saving
       .then(() => this.whileTransient(() => store.save(kept)))
+      .finally(() => {
+        this.unsaved--;
+      })
       .catch((e: unknown) => {
         if (this.stopping.signal.aborted) return;
         this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
@@ -248,6 +256,8 @@ export class TableFeed {
     this.logBroken(topic, batch.partition, broken);
     const store = this.store;
     if (store && kept.length > 0) this.keep(store, kept);
+    // A feed far ahead of Postgres would hold every unsaved batch in memory: wait for it there.
+    if (this.unsaved > MAX_UNSAVED_BATCHES) await this.saving;
     const sizes = this.tables.sizes;
     this.metrics.referenceVersions.set({ table: "merchant" }, sizes.merchants.versions);
     this.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
