@@ -125,8 +125,9 @@ export function encodeSafeInteger(n: number): Buffer {
 
 export function decodeUnscaled(buf: Buffer): Money {
   if (buf.length === 0) return money(0);
-  let n = 0n;
-  for (const byte of buf) n = (n << 8n) | BigInt(byte);
+  // Parsed from hex in one go: shifting a BigInt byte by byte is quadratic in the length, and a
+  // hostile decimal of 64 KB took 0.4 s a field (0.03 s so; the fuzz test prints it per class).
+  let n = BigInt(`0x${buf.toString("hex")}`);
   if ((buf[0] ?? 0) & 0x80) n -= 1n << BigInt(buf.length * 8);
   return money(n.toString());
 }

@@ -6,17 +6,22 @@ import { AvroCodec } from "../../src/avro/codec.js";
 import { DecimalType } from "../../src/avro/decimal-type.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { type Config, groups } from "../../src/config.js";
+import { applyCdc } from "../../src/enrich/cdc.js";
+import { MaterializedTables } from "../../src/enrich/tables.js";
 import { UndecodableError } from "../../src/errors.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
+import { log } from "../../src/log.js";
 import { loadSchema, readerOf } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import {
   ALL_SOURCE_TOPICS,
+  type CdcTopic,
   DLQ_TOPIC,
   type SourceTopic,
   VOUCHER_TOPIC,
   valueSubject,
 } from "../../src/topics.js";
+import { decode, encode, post, resolve, validate } from "../../src/topology/stages.js";
 import {
   type Expect,
   type FuzzInput,
@@ -31,7 +36,14 @@ import { maxMessageBytes, publishCdcRows, publishInputs, registerVariants } from
 import { type VariantSchema, variantSchemas, variantSubject } from "../support/fuzz/variants.js";
 import { headerBytes } from "../support/fuzz/wire.js";
 import { FuzzWorld } from "../support/fuzz/world.js";
-import { connectKafka, type ReadRecord, readFrom, type TestKafka, testConfig } from "../support/pipeline.js";
+import {
+  CDC_COMMIT_TIME,
+  connectKafka,
+  type ReadRecord,
+  readFrom,
+  type TestKafka,
+  testConfig,
+} from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /**
@@ -130,6 +142,13 @@ function report(inputs: FuzzInput[], problems: Map<FuzzInput, string[]>): string
   }
   return lines.join("\n");
 }
+
+/** A record's header bytes as they travel: names and values. */
+const wireHeaderBytes = (i: FuzzInput): number =>
+  [...headerBytes(i.headers)].reduce(
+    (n, [name, values]) => n + values.reduce((m, v) => m + Buffer.byteLength(name) + v.length, 0),
+    0,
+  );
 
 describe("fuzz: no record can stall the books (issue 7)", { timeout: REPLAY_BOUND_MS + 180_000 }, () => {
   const run = randomUUID().slice(0, 8);
@@ -503,6 +522,52 @@ describe("fuzz: no record can stall the books (issue 7)", { timeout: REPLAY_BOUN
       `fuzz: ${hostile.length} hostile counts, slowest found UNDECODABLE in ${worst.toFixed(2)} ms`,
     );
     assert.deepEqual(slow, []);
+  });
+
+  it("prints the topology's CPU and partition time per class, per record and per KB (issue 20 item 11)", async () => {
+    // The project's own stages, in process, one record per batch (a record's cost on its
+    // partition), against tables holding the run's CDC rows: no broker time, and printed only.
+    const tables = new MaterializedTables();
+    for (const { topic, row } of world.cdc) {
+      const value = { op: "r", before: null, after: row, source: { ts_ms: CDC_COMMIT_TIME } };
+      applyCdc(tables, { topic: topic as CdcTopic, key: { id: String(row.id) }, value }, log);
+    }
+    const codec = new AvroCodec({ url: config.SCHEMA_REGISTRY_URL });
+    const voucherSchemaId = k.schemaIds.get(valueSubject(VOUCHER_TOPIC)) as number;
+    const classes = new Map<string, FuzzInput[]>();
+    for (const i of inputs) classes.set(i.cls, [...(classes.get(i.cls) ?? []), i]);
+    const lines: string[] = [];
+    let measured = 0;
+    for (const [cls, list] of classes) {
+      await codec.prepare(list.map((i) => i.value)); // registry lookups are not the record's cost
+      const bytes = list.reduce(
+        (n, i) => n + (i.key?.length ?? 0) + (i.value?.length ?? 0) + wireHeaderBytes(i),
+        0,
+      );
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (const i of list) {
+        const record = { key: i.key, value: i.value, headers: i.headers, offset: "0" };
+        const decoded = await decode(codec, readerOf(valueSubject(i.topic)), {
+          topic: i.topic,
+          partition: 0,
+          records: [record],
+        });
+        const resolved = await resolve(tables, { timeoutMs: 0 }, validate(decoded));
+        encode(codec, voucherSchemaId, 1_000_000, post(resolved));
+        measured++;
+      }
+      const wallUs = (performance.now() - started) * 1_000;
+      const { user, system } = process.cpuUsage(cpu);
+      const cpuUs = user + system;
+      lines.push(
+        `  ${cls.padEnd(34)} ${String(list.length).padStart(4)}  CPU ${(cpuUs / list.length).toFixed(0).padStart(7)} µs/record ${((cpuUs / Math.max(bytes, 1)) * 1_024).toFixed(1).padStart(8)} µs/KB   partition ${(wallUs / list.length).toFixed(0).padStart(7)} µs/record`,
+      );
+    }
+    console.log(
+      `fuzz: the topology's stages per class, in process (${measured} records)\n${lines.join("\n")}`,
+    );
+    assert.equal(measured, inputs.length);
   });
 
   it("every voucher balances in SQL: sum of debits = sum of credits = amount", async () => {
