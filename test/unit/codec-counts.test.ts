@@ -6,18 +6,7 @@ import { CountError, countGuard, ZERO_SIZE_ITEMS_LIMIT } from "../../src/avro/co
 import { readerType } from "../../src/avro/reader-type.js";
 import { UndecodableError } from "../../src/errors.js";
 import { CONTRACT_SUBJECTS, loadSchema, readerOf } from "../../src/schemas.js";
-
-/** Zig-zag varint of any safe integer, as Avro writes a long. */
-function long(n: number): Buffer {
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  const out: number[] = [];
-  while (z >= 0x80) {
-    out.push((z % 0x80) | 0x80);
-    z = Math.floor(z / 0x80);
-  }
-  out.push(z);
-  return Buffer.from(out);
-}
+import { avroLong } from "../support/avro-long.js";
 
 const framed = (schemaId: number, ...parts: Buffer[]) => {
   const header = Buffer.alloc(5);
@@ -25,7 +14,7 @@ const framed = (schemaId: number, ...parts: Buffer[]) => {
   return Buffer.concat([header, ...parts]);
 };
 
-const str = (s: string) => Buffer.concat([long(Buffer.byteLength(s)), Buffer.from(s)]);
+const str = (s: string) => Buffer.concat([avroLong(Buffer.byteLength(s)), Buffer.from(s)]);
 
 const record = (name: string, fields: { name: string; type: unknown; default?: unknown }[]) => ({
   type: "record",
@@ -91,58 +80,78 @@ describe("Avro counts that cannot be true make the record UNDECODABLE in millise
 
   for (const claimed of [1e10, 123_456_789_012, 1e15, 4e15]) {
     it(`array<null>: trailing bytes claiming ${claimed} items`, () => {
-      const tail = long(claimed);
+      const tail = avroLong(claimed);
       assert.ok(tail.length <= 8);
       assertUndecodableQuickly(c, framed(IDS.nulls, str("p-1"), tail), both);
     });
     it(`array<long>: ${claimed} items of at least a byte with a few bytes left`, () => {
-      assertUndecodableQuickly(c, framed(IDS.longs, str("p-1"), long(claimed), long(1), long(0)), both);
+      assertUndecodableQuickly(
+        c,
+        framed(IDS.longs, str("p-1"), avroLong(claimed), avroLong(1), avroLong(0)),
+        both,
+      );
     });
     it(`map<null>, empty records: ${claimed} entries`, () => {
-      assertUndecodableQuickly(c, framed(IDS.nullMap, str("p-1"), long(claimed), str("k"), long(0)), both);
-      assertUndecodableQuickly(c, framed(IDS.empties, str("p-1"), long(claimed), long(0)), both);
+      assertUndecodableQuickly(
+        c,
+        framed(IDS.nullMap, str("p-1"), avroLong(claimed), str("k"), avroLong(0)),
+        both,
+      );
+      assertUndecodableQuickly(c, framed(IDS.empties, str("p-1"), avroLong(claimed), avroLong(0)), both);
     });
   }
 
   it("nested arrays: a few outer items, each claiming a share that adds up past the cap", () => {
     const inner = Math.ceil(ZERO_SIZE_ITEMS_LIMIT / 3) + 1;
-    const inners = [0, 1, 2].map(() => Buffer.concat([long(inner), long(0)]));
-    assertUndecodableQuickly(c, framed(IDS.nested, str("p-1"), long(3), ...inners, long(0)), both);
+    const inners = [0, 1, 2].map(() => Buffer.concat([avroLong(inner), avroLong(0)]));
+    assertUndecodableQuickly(c, framed(IDS.nested, str("p-1"), avroLong(3), ...inners, avroLong(0)), both);
     // and an outer count that the inner arrays' bytes cannot hold
-    assertUndecodableQuickly(c, framed(IDS.nested, str("p-1"), long(1e12), long(0), long(0)), both);
+    assertUndecodableQuickly(
+      c,
+      framed(IDS.nested, str("p-1"), avroLong(1e12), avroLong(0), avroLong(0)),
+      both,
+    );
   });
 
   it("a zero-size block repeated past the cap, a few bytes per block", () => {
-    const blocks = Array.from({ length: 5 }, () => long(ZERO_SIZE_ITEMS_LIMIT / 4));
-    assertUndecodableQuickly(c, framed(IDS.nulls, str("p-1"), ...blocks, long(0)), both);
+    const blocks = Array.from({ length: 5 }, () => avroLong(ZERO_SIZE_ITEMS_LIMIT / 4));
+    assertUndecodableQuickly(c, framed(IDS.nulls, str("p-1"), ...blocks, avroLong(0)), both);
   });
 
   it("negative counts with bogus byte sizes: negative, past the end, not the items' size", () => {
-    const items = Buffer.concat([long(7), long(8)]);
+    const items = Buffer.concat([avroLong(7), avroLong(8)]);
     for (const size of [-5, -1e12, 1e12, 1, items.length + 1]) {
-      const wire = framed(IDS.longs, str("p-1"), long(-2), long(size), items, long(0));
+      const wire = framed(IDS.longs, str("p-1"), avroLong(-2), avroLong(size), items, avroLong(0));
       assertUndecodableQuickly(c, wire, both);
     }
     // a huge negative count of zero-size items, its size 0 (true for zero-size items)
-    assertUndecodableQuickly(c, framed(IDS.nulls, str("p-1"), long(-1e15), long(0), long(0)), both);
+    assertUndecodableQuickly(
+      c,
+      framed(IDS.nulls, str("p-1"), avroLong(-1e15), avroLong(0), avroLong(0)),
+      both,
+    );
     // and of strings, claiming a size that is there
     const tail = Buffer.alloc(16, 1);
-    assertUndecodableQuickly(c, framed(IDS.strings, str("p-1"), long(-1e12), long(16), tail, long(0)), both);
+    assertUndecodableQuickly(
+      c,
+      framed(IDS.strings, str("p-1"), avroLong(-1e12), avroLong(16), tail, avroLong(0)),
+      both,
+    );
   });
 
   it("a string length past the end, a varint longer than 10 bytes", () => {
     assertUndecodableQuickly(
       c,
-      framed(IDS.strings, str("p-1"), long(1), long(1e15), Buffer.from("ab")),
+      framed(IDS.strings, str("p-1"), avroLong(1), avroLong(1e15), Buffer.from("ab")),
       both,
     );
     const endless = Buffer.alloc(12, 0xff);
-    assertUndecodableQuickly(c, framed(IDS.longs, str("p-1"), long(1), endless, long(0)), both);
+    assertUndecodableQuickly(c, framed(IDS.longs, str("p-1"), avroLong(1), endless, avroLong(0)), both);
   });
 
   it("the message says what was claimed", () => {
     assert.throws(
-      () => c.decode(framed(IDS.nulls, str("p-1"), long(1e10))),
+      () => c.decode(framed(IDS.nulls, str("p-1"), avroLong(1e10))),
       (e: Error) =>
         e instanceof UndecodableError &&
         /schema id 1/.test(e.message) &&
@@ -157,20 +166,26 @@ describe("good records with arrays and maps still decode", () => {
   it("as written and resolved, including blocks with a byte size (negative counts)", () => {
     const ok = (id: number, ...parts: Buffer[]) =>
       c.decode<Record<string, unknown>>(framed(id, str("p-1"), ...parts));
-    assert.deepEqual(ok(IDS.nulls, long(3), long(0)).tags, [null, null, null]);
-    assert.deepEqual(ok(IDS.nulls, long(ZERO_SIZE_ITEMS_LIMIT), long(0)).tags?.constructor, Array);
-    assert.deepEqual(ok(IDS.longs, long(2), long(7), long(-8), long(1), long(9), long(0)).xs, [7, -8, 9]);
-    const sized = Buffer.concat([long(7), long(300)]);
-    assert.deepEqual(ok(IDS.longs, long(-2), long(sized.length), sized, long(0)).xs, [7, 300]);
+    assert.deepEqual(ok(IDS.nulls, avroLong(3), avroLong(0)).tags, [null, null, null]);
+    assert.deepEqual(ok(IDS.nulls, avroLong(ZERO_SIZE_ITEMS_LIMIT), avroLong(0)).tags?.constructor, Array);
     assert.deepEqual(
-      { ...(ok(IDS.nullMap, long(2), str("a"), str("b"), long(0)).m as object) },
+      ok(IDS.longs, avroLong(2), avroLong(7), avroLong(-8), avroLong(1), avroLong(9), avroLong(0)).xs,
+      [7, -8, 9],
+    );
+    const sized = Buffer.concat([avroLong(7), avroLong(300)]);
+    assert.deepEqual(ok(IDS.longs, avroLong(-2), avroLong(sized.length), sized, avroLong(0)).xs, [7, 300]);
+    assert.deepEqual(
+      { ...(ok(IDS.nullMap, avroLong(2), str("a"), str("b"), avroLong(0)).m as object) },
       { a: null, b: null },
     );
-    assert.deepEqual(ok(IDS.nested, long(2), long(1), long(0), long(0), long(0)).xss, [[null], []]);
-    assert.deepEqual(ok(IDS.strings, long(-1), long(4), str("abc"), long(0)).ss, ["abc"]);
+    assert.deepEqual(ok(IDS.nested, avroLong(2), avroLong(1), avroLong(0), avroLong(0), avroLong(0)).xss, [
+      [null],
+      [],
+    ]);
+    assert.deepEqual(ok(IDS.strings, avroLong(-1), avroLong(4), str("abc"), avroLong(0)).ss, ["abc"]);
     // the reader that drops the field skips blocks by their byte size
     const skipped = c.decode<{ id: string }>(
-      framed(IDS.longs, str("p-1"), long(-2), long(sized.length), sized, long(0)),
+      framed(IDS.longs, str("p-1"), avroLong(-2), avroLong(sized.length), sized, avroLong(0)),
       ID_ONLY,
     );
     assert.equal(skipped.id, "p-1");
@@ -197,6 +212,6 @@ describe("good records with arrays and maps still decode", () => {
     );
     const guard = countGuard(avro.Type.forSchema(SHAPES.nulls as avro.Schema));
     assert.ok(guard);
-    assert.throws(() => guard(Buffer.concat([str("x"), long(1e10)])), CountError);
+    assert.throws(() => guard(Buffer.concat([str("x"), avroLong(1e10)])), CountError);
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AvroCodec } from "../../src/avro/codec.js";
+import { avroLong } from "../support/avro-long.js";
 
 /**
  * Debezium 3.x writes `ts_ns` (nanoseconds since 1970, about 1.8e18, past 2^53) in the envelope
@@ -19,17 +20,6 @@ const ENVELOPE = {
 };
 
 const wire = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), body]);
-
-/** An Avro long as the Java library writes it: zig-zag, then a base-128 varint of all 64 bits. */
-function avroLong(n: bigint): number[] {
-  let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
-  const bytes: number[] = [];
-  while (z >= 0x80n) {
-    bytes.push(Number(z & 0x7fn) | 0x80);
-    z >>= 7n;
-  }
-  return [...bytes, Number(z)];
-}
 
 describe("AvroCodec: longs of a writer schema past 2^53", () => {
   const TS_NS = 1_795_000_000_123_456_789n;

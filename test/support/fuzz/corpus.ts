@@ -18,6 +18,7 @@ import {
   VOUCHER_TOPIC,
   valueSubject,
 } from "../../../src/topics.js";
+import { avroLong } from "../avro-long.js";
 import { debezium } from "../pipeline.js";
 import { sampleVoucher } from "../vouchers.js";
 import { type Booking, expectedBooking } from "./expected.js";
@@ -1421,10 +1422,10 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
   }
   const claims = [1e10, 1e12, 1e15, 4e15];
   const forms: [string, (claim: number) => Buffer][] = [
-    ["trailing count", (n) => zigzag(n)],
-    ["count, then the end of the array", (n) => Buffer.concat([zigzag(n), zigzag(0)])],
-    ["negative count, size 0", (n) => Buffer.concat([zigzag(-n), zigzag(0), zigzag(0)])],
-    ["negative count, size 2^40", (n) => Buffer.concat([zigzag(-n), zigzag(2 ** 40), zigzag(0)])],
+    ["trailing count", (n) => avroLong(n)],
+    ["count, then the end of the array", (n) => Buffer.concat([avroLong(n), avroLong(0)])],
+    ["negative count, size 0", (n) => Buffer.concat([avroLong(-n), avroLong(0), avroLong(0)])],
+    ["negative count, size 2^40", (n) => Buffer.concat([avroLong(-n), avroLong(2 ** 40), avroLong(0)])],
   ];
   times(16, (i) => {
     const topic = topics[i % topics.length] as SourceTopic;
@@ -1451,7 +1452,7 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
       `${topic} fuzzNulls of 70,000 nulls (past the cap of zero-size items)`,
       topic,
       "UNDECODABLE",
-      Buffer.concat([v.subarray(0, -1), zigzag(70_000), zigzag(0)]),
+      Buffer.concat([v.subarray(0, -1), avroLong(70_000), avroLong(0)]),
       { key: g.keyOf(topic, e) },
     );
   });
@@ -1478,18 +1479,6 @@ export function generateCorpus(o: CorpusOptions): FuzzInput[] {
 
 /** Time a hostile-count record may take to be found UNDECODABLE (decoding alone). */
 export const hostileCountBoundMs = 50;
-
-/** Avro's zig-zag varint of a safe integer. */
-function zigzag(n: number): Buffer {
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  const out: number[] = [];
-  while (z >= 0x80) {
-    out.push((z % 0x80) | 0x80);
-    z = Math.floor(z / 0x80);
-  }
-  out.push(z);
-  return Buffer.from(out);
-}
 
 /** Only the classes named (by prefix) in a comma-separated filter, for debugging the harness. */
 export function filterClasses(inputs: FuzzInput[], filter: string | undefined): FuzzInput[] {
