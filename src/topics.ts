@@ -18,8 +18,6 @@ export const ALL_CDC_TOPICS: readonly CdcTopic[] = Object.values(CDC_TOPICS);
 
 export const VOUCHER_TOPIC = "finance.voucher";
 export const DLQ_TOPIC = "finance.posting.dlq";
-/** The header naming a dead letter's reason (CONTRACTS.md). */
-export const REASON_HEADER = "finance.dlq.reason";
 /** The project's own topics: created when missing by whichever service starts first. */
 export const OUTPUT_TOPICS: readonly string[] = [VOUCHER_TOPIC, DLQ_TOPIC];
 

@@ -1,5 +1,7 @@
-import type { IHeaders, Message, Producer } from "kafkajs";
+import type { Message, Producer } from "kafkajs";
 import type pg from "pg";
+import { REASON_HEADER } from "../deadletter/headers.js";
+import { originalRecord } from "../deadletter/inverse.js";
 import type { DeadLetterReason } from "../errors.js";
 import { createConsumer } from "../kafka/client.js";
 import { headerText } from "../kafka/headers.js";
@@ -8,14 +10,8 @@ import { RememberingPartitioner } from "../kafka/partitioner.js";
 import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
 import { presentTopics } from "../kafka/topic-presence.js";
 import { inTransaction } from "../sinks/db.js";
-import { ALL_SOURCE_TOPICS, DLQ_TOPIC, REASON_HEADER, VOUCHER_TOPIC } from "../topics.js";
-import { OVERSIZE_HEADER } from "../topology/messages.js";
+import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import { runtime } from "./runtime.js";
-
-const ERROR_HEADER = /^(__connect\.errors\.|finance\.dlq\.)/;
-
-/** Why a dead letter chosen for redrive was not sent: never written anywhere, counted. */
-export type Refusal = "NO_TOPIC" | "NOT_A_SOURCE_TOPIC" | "TOPIC_MISSING";
 
 export interface RedriveOptions {
   /** Say what would be sent; send nothing, commit nothing, mark nothing. */
@@ -41,29 +37,6 @@ export interface RedriveSummary {
 }
 
 const PLAN_MAX = 1_000;
-
-export type RedriveTarget =
-  | { kind: "send"; topic: string; message: Message }
-  | { kind: "stub" }
-  | { kind: "refused"; why: Refusal };
-
-/**
- * Where a dead letter read from finance.posting.dlq may go: back to the source topic its
- * `__connect.errors.topic` header names, byte for byte without the error headers, only when that
- * is one of the four source topics. A header is anyone's word who can write the dead-letter
- * topic: `finance.voucher` (whose sink books what it reads), a topic that does not exist, or
- * garbage are refused. A stub of a record too large for the topic has its bytes in
- * finance.dead_letter only.
- */
-export function originalRecord(headers: IHeaders, key: Buffer | null, value: Buffer | null): RedriveTarget {
-  if (headerText(headers, OVERSIZE_HEADER) !== null) return { kind: "stub" };
-  const topic = headerText(headers, "__connect.errors.topic");
-  if (!topic) return { kind: "refused", why: "NO_TOPIC" };
-  if (!(ALL_SOURCE_TOPICS as readonly string[]).includes(topic))
-    return { kind: "refused", why: "NOT_A_SOURCE_TOPIC" };
-  const original = Object.fromEntries(Object.entries(headers).filter(([name]) => !ERROR_HEADER.test(name)));
-  return { kind: "send", topic, message: { key, value, headers: original } };
-}
 
 const bump = (tally: Record<string, number>, name: string, n = 1) => {
   tally[name] = (tally[name] ?? 0) + n;

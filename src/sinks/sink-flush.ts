@@ -1,4 +1,6 @@
 import type { Pool } from "pg";
+import { type DeadLetterRecord, deadLetterAt, type SourceRecord } from "../deadletter/records.js";
+import { insertDeadLetters } from "../deadletter/store.js";
 import type { Account } from "../domain/accounts.js";
 import type { Voucher } from "../domain/voucher.js";
 import { PostingFailedError } from "../errors.js";
@@ -6,8 +8,6 @@ import type { Logger } from "../log.js";
 import type { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
-import { deadLetterAt, type SourceRecord } from "./dead-letter-records.js";
-import { type DeadLetterRecord, insertDeadLetters } from "./dead-letter-writer.js";
 import { isolateRefusals, type Refusal } from "./isolate-refusals.js";
 import { unwritableReason, writeCheckedVoucherBatch } from "./postgres-writer.js";
 

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
+import { deadLetterAt, dlqRecord, type SourceRecord } from "../deadletter/records.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
 import {
@@ -24,7 +25,6 @@ import { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import type { AccountWriteMode } from "./account-writer.js";
-import { deadLetterAt, dlqRecord, type SourceRecord } from "./dead-letter-records.js";
 import { GroupCommit } from "./group-commit.js";
 import { type FlushOutcome, flushSinkWork, type SinkWork } from "./sink-flush.js";
 

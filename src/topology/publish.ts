@@ -1,12 +1,12 @@
 import type { Message, TopicMessages } from "kafkajs";
+import { deadLetterMessage, oversizeStub } from "../deadletter/headers.js";
+import { type DeadLetterRecord, deadLetterAt } from "../deadletter/records.js";
 import type { Origin } from "../domain/events.js";
 import type { Skip, Voucher } from "../domain/voucher.js";
 import type { DeadLetterReason, PostingError } from "../errors.js";
-import { deadLetterAt } from "../sinks/dead-letter-records.js";
-import type { DeadLetterRecord } from "../sinks/dead-letter-writer.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import type { Item, ItemBatch } from "./items.js";
-import { deadLetterMessage, oversizeStub, recordBytes } from "./messages.js";
+import { recordBytes } from "./messages.js";
 import type { RecordSender } from "./record-sender.js";
 
 export interface DeadLetter {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
+import { OVERSIZE_HEADER, REASON_HEADER } from "../../src/deadletter/headers.js";
+import { deadLetterAt, dlqRecord, type SourceRecord } from "../../src/deadletter/records.js";
+import { insertDeadLetters } from "../../src/deadletter/store.js";
 import { log } from "../../src/log.js";
-import { deadLetterAt, dlqRecord, type SourceRecord } from "../../src/sinks/dead-letter-records.js";
-import { insertDeadLetters } from "../../src/sinks/dead-letter-writer.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { MIGRATIONS } from "../../src/sinks/migrations/index.js";
-import { DLQ_TOPIC, REASON_HEADER, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
-import { OVERSIZE_HEADER } from "../../src/topology/messages.js";
+import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /** A dead letter on finance.posting.dlq at `offset`, claiming `origin` in its headers. */

@@ -7,14 +7,15 @@ import type { IHeaders } from "kafkajs";
 import type pg from "pg";
 import { type RedriveSummary, redriveCommand } from "../../src/commands/redrive.js";
 import { replayCommand } from "../../src/commands/replay.js";
+import { REASON_HEADER } from "../../src/deadletter/headers.js";
+import { deadLetterAt } from "../../src/deadletter/records.js";
+import { insertDeadLetters } from "../../src/deadletter/store.js";
 import type { DeadLetterReason } from "../../src/errors.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { log } from "../../src/log.js";
 import { loadSchema } from "../../src/schemas.js";
-import { deadLetterAt } from "../../src/sinks/dead-letter-records.js";
-import { insertDeadLetters } from "../../src/sinks/dead-letter-writer.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import { DLQ_TOPIC, REASON_HEADER, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
 import {
   connectKafka,
   deploymentOn,

@@ -2,13 +2,14 @@ import type { IHeaders, Message, Producer, TopicMessages } from "kafkajs";
 import { pino } from "pino";
 import { firstValueFrom, of } from "rxjs";
 import { AvroCodec } from "../../src/avro/codec.js";
+import { REASON_HEADER } from "../../src/deadletter/headers.js";
+import type { DeadLetterRecord } from "../../src/deadletter/records.js";
 import type { Skip, Voucher } from "../../src/domain/voucher.js";
 import { applyCdc, type CdcOutcome, type CdcRecord } from "../../src/enrich/cdc.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { headerText } from "../../src/kafka/headers.js";
 import { CONTRACT_SUBJECTS, loadSchema, readerOf } from "../../src/schemas.js";
-import type { DeadLetterRecord } from "../../src/sinks/dead-letter-writer.js";
-import { type CdcTopic, DLQ_TOPIC, REASON_HEADER, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import { type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
 import { RecordSender } from "../../src/topology/record-sender.js";
 import { postingTopology } from "../../src/topology/topology.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { deadLetterAt, dlqRecord, type SourceRecord } from "../../src/sinks/dead-letter-records.js";
+import { deadLetterAt, dlqRecord, type SourceRecord } from "../../src/deadletter/records.js";
 import { DLQ_TOPIC } from "../../src/topics.js";
 
 const at = (headers: Record<string, string>): SourceRecord => ({

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { originalRecord } from "../../src/commands/redrive.js";
-import { ALL_SOURCE_TOPICS, DLQ_TOPIC, REASON_HEADER, VOUCHER_TOPIC } from "../../src/topics.js";
-import { OVERSIZE_HEADER } from "../../src/topology/messages.js";
+import { OVERSIZE_HEADER, REASON_HEADER } from "../../src/deadletter/headers.js";
+import { originalRecord } from "../../src/deadletter/inverse.js";
+import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 
 const headers = (topic: string | null, extra: Record<string, string> = {}) => ({
   ...(topic === null ? {} : { "__connect.errors.topic": Buffer.from(topic) }),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import kafkajs from "kafkajs";
+import { deadLetterHeaders, OVERSIZE_HEADER } from "../../src/deadletter/headers.js";
 import type { Needs, ResolvedContext } from "../../src/domain/context.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import {
@@ -11,7 +12,6 @@ import {
 } from "../../src/errors.js";
 import type { PostingRule, SourceEvent } from "../../src/rules/index.js";
 import type { Item, ItemBatch } from "../../src/topology/items.js";
-import { deadLetterHeaders, OVERSIZE_HEADER } from "../../src/topology/messages.js";
 import { type PublishDeps, publish } from "../../src/topology/publish.js";
 import type { RecordSender } from "../../src/topology/record-sender.js";
 import { POSTING_ATTEMPTS, post, resolve, validate } from "../../src/topology/stages.js";

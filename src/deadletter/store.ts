@@ -1,24 +1,11 @@
-import { OVERSIZE_HEADER } from "../topology/messages.js";
-import type { Db } from "./db.js";
-import { asInfraError } from "./pg-errors.js";
-
-export interface DeadLetterRecord {
-  topic: string;
-  partition: number;
-  /** Kafka offsets arrive as strings from kafkajs; bigint in Postgres either way. */
-  offset: string | number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  reason: string;
-  error: string;
-  /**
-   * Where the sink read it on finance.posting.dlq, for a record from that topic: then topic,
-   * partition and offset above are only what its headers claim, and the row is unique by this
-   * place. Absent for a record stored at its own place (unique by topic, partition, offset).
-   */
-  dlq?: { partition: number; offset: string | number };
-}
+/*
+ * finance.dead_letter's rows: how dead letters are stored in Postgres, each once by where the
+ * project read it, whether the topology kept one too large for the topic or the sink read it.
+ */
+import type { Db } from "../sinks/db.js";
+import { asInfraError } from "../sinks/pg-errors.js";
+import { OVERSIZE_HEADER } from "./headers.js";
+import type { DeadLetterRecord } from "./records.js";
 
 /*
  * Unique by where the project read the record (migration 4): a dead letter from the dead-letter

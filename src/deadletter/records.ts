@@ -1,7 +1,30 @@
+/*
+ * A dead letter as the project stores it (DeadLetterRecord): built from a record read from its
+ * own topic, kept byte for byte at its place, or from a record read from finance.posting.dlq,
+ * whose origin is only what its headers say.
+ */
 import type { IHeaders } from "kafkajs";
 import { headerStrings, headerText } from "../kafka/headers.js";
-import { REASON_HEADER } from "../topics.js";
-import type { DeadLetterRecord } from "./dead-letter-writer.js";
+import { REASON_HEADER } from "./headers.js";
+
+/** A dead letter as one finance.dead_letter row holds it (store.ts). */
+export interface DeadLetterRecord {
+  topic: string;
+  partition: number;
+  /** Kafka offsets arrive as strings from kafkajs; bigint in Postgres either way. */
+  offset: string | number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  reason: string;
+  error: string;
+  /**
+   * Where the sink read it on finance.posting.dlq, for a record from that topic: then topic,
+   * partition and offset above are only what its headers claim, and the row is unique by this
+   * place. Absent for a record stored at its own place (unique by topic, partition, offset).
+   */
+  dlq?: { partition: number; offset: string | number };
+}
 
 /** A Kafka record the sink consumed: where it sits and its bytes, kept to dead-letter it as it arrived. */
 export interface SourceRecord {
