@@ -28,7 +28,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../src/bench/free-port.js";
 import type { Voucher } from "../src/domain/voucher.js";
 import { voucherIdOf } from "../src/ids.js";
 import { money } from "../src/money.js";
@@ -50,6 +49,7 @@ import {
 import { ensureStack } from "../test/support/stack.js";
 import { createThrowawayDb, type ThrowawayDb } from "../test/support/throwaway-db.js";
 import { refusedVouchers } from "../test/support/vouchers.js";
+import { freePort } from "../tools/bench/free-port.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DASHBOARD = join(ROOT, "deploy", "grafana", "dashboards", "finance-posting.json");

@@ -4,6 +4,13 @@ import { formatSummary, replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { migrateDatabase, runtime } from "./commands/runtime.js";
 import { configVariables, redact, secretsOf } from "./config.js";
+import {
+  type BenchFlags,
+  DEV_TOOLS_MISSING,
+  type DevTools,
+  loadDevTools,
+  type SimulateFlags,
+} from "./dev-tools.js";
 import { ConfigError, type DeadLetterReason } from "./errors.js";
 import { log } from "./log.js";
 
@@ -35,6 +42,16 @@ const integerAtLeast =
   };
 const nonNegativeInt = integerAtLeast(0);
 const positiveInt = integerAtLeast(1);
+
+/** The development tools behind `simulate` and `bench`; exits 2 with why where there are none. */
+async function devTools(): Promise<DevTools> {
+  const tools = await loadDevTools();
+  if (tools === undefined) {
+    process.stderr.write(`finance-posting: ${DEV_TOOLS_MISSING}\n`);
+    process.exit(2);
+  }
+  return tools;
+}
 
 export function buildCli(): Command {
   const program = new Command("finance-posting")
@@ -117,19 +134,9 @@ export function buildCli(): Command {
       "--no-history",
       "without the seller database's changes after the events (archives, renames, re-codes, deletes, a refused owner move)",
     )
-    .action(
-      async (opts: {
-        seed: number;
-        merchants: number;
-        events: number;
-        partitions: number;
-        bad?: boolean;
-        history: boolean;
-      }) => {
-        const { simulateCommand } = await import("./simulate/command.js");
-        await simulateCommand({ ...opts, bad: opts.bad === true });
-      },
-    );
+    .action(async (opts: SimulateFlags) => {
+      await (await devTools()).simulate(opts);
+    });
 
   program
     .command("bench")
@@ -151,28 +158,9 @@ export function buildCli(): Command {
     )
     .option("--rate <n>", "with --live: events published per second", positiveInt, 2_000)
     .option("--seconds <n>", "with --live: how long to publish", positiveInt, 60)
-    .action(
-      async (opts: {
-        events: number;
-        merchants: number;
-        seed: number;
-        keep?: boolean;
-        profile?: string;
-        live?: boolean;
-        rate: number;
-        seconds: number;
-        history: boolean;
-      }) => {
-        const keep = opts.keep === true;
-        if (opts.live) {
-          const { benchLive } = await import("./bench/live.js");
-          await benchLive({ ...opts, keep });
-          return;
-        }
-        const { benchCommand } = await import("./bench/command.js");
-        await benchCommand({ ...opts, keep, profile: opts.profile ?? null });
-      },
-    );
+    .action(async (opts: BenchFlags) => {
+      await (await devTools()).bench(opts);
+    });
 
   return program;
 }

@@ -1,6 +1,6 @@
-/** Small helpers to measure and print: a timeline on stdout, aligned tables (percentiles: src/bench/latency.ts). */
+/** Small helpers to measure and print: a timeline on stdout, aligned tables (percentiles: tools/bench/latency.ts). */
 
-export { type Percentiles, percentiles } from "../../src/bench/latency.js";
+export { type Percentiles, percentiles } from "../../tools/bench/latency.js";
 
 export class Timeline {
   readonly started = Date.now();

@@ -8,7 +8,6 @@ import { inspect } from "node:util";
 import type { Kafka } from "kafkajs";
 import pg from "pg";
 import { AvroCodec } from "../../src/avro/codec.js";
-import { createScratchDatabase } from "../../src/bench/scratch-db.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config.js";
 import {
@@ -21,6 +20,7 @@ import {
 import { log } from "../../src/log.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
+import { createScratchDatabase } from "../../tools/bench/scratch-db.js";
 import { type CapturedLog, capturedLog } from "../support/captured-log.js";
 import { deploymentOn, startGroupsAtEnd, type TestKafka } from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";

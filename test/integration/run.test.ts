@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../../src/bench/free-port.js";
+import { freePort } from "../../tools/bench/free-port.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { poll, runEnv, startRun } from "../support/run-process.js";
 import { publishCdc, publishEvents, scenarioIds } from "../support/scenario.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { createScratchDatabase } from "../../src/bench/scratch-db.js";
+import { createScratchDatabase } from "../../tools/bench/scratch-db.js";
 import { ensureStack } from "./stack.js";
 
 const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AckTimes, p99ByWindow, percentiles } from "../../src/bench/latency.js";
+import { AckTimes, p99ByWindow, percentiles } from "../../tools/bench/latency.js";
 
 describe("bench --live latency", () => {
   it("finds the ack time of a record by its place, whatever order the acks came in", () => {

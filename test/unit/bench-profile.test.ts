@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { placeOf, selfTimeByPlace } from "../../src/bench/profile.js";
+import { placeOf, selfTimeByPlace } from "../../tools/bench/profile.js";
 
 describe("bench --profile: where the time went", () => {
   it("names a place coarsely enough to act on", () => {

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ResidentMemory } from "../../src/bench/cpu.js";
+import { ResidentMemory } from "../../tools/bench/cpu.js";
 
 describe("bench peak RSS: resident memory of the pipeline's processes", {
   skip: !existsSync("/proc/self/statm"),

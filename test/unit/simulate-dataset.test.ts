@@ -19,7 +19,15 @@ import { seededAccountId } from "../../src/ids.js";
 import { isMoney, money } from "../../src/money.js";
 import { ruleFor } from "../../src/rules/index.js";
 import { loadSchema } from "../../src/schemas.js";
-import type { AccountRow, PurchaseOrderRow, VendorRow } from "../../src/simulate/cdc/debezium.js";
+import {
+  ALL_CDC_TOPICS,
+  ALL_SOURCE_TOPICS,
+  CDC_TOPICS,
+  keySubject,
+  SOURCE_TOPICS,
+  valueSubject,
+} from "../../src/topics.js";
+import type { AccountRow, PurchaseOrderRow, VendorRow } from "../../tools/simulate/cdc/debezium.js";
 import {
   type CdcItem,
   type Dataset,
@@ -31,7 +39,7 @@ import {
   resolveOptions,
   TOPIC_MIX,
   type WorldChanges,
-} from "../../src/simulate/dataset.js";
+} from "../../tools/simulate/dataset.js";
 import {
   contractType,
   DatasetEncoder,
@@ -39,22 +47,9 @@ import {
   partitionOf,
   SIM_TOPICS,
   TOMBSTONE,
-} from "../../src/simulate/encode.js";
-import {
-  ExpectedWorld,
-  expectedOutcome,
-  expectedTotals,
-  VOUCHER_KINDS,
-} from "../../src/simulate/expected.js";
-import type { SimMerchant } from "../../src/simulate/world/merchants.js";
-import {
-  ALL_CDC_TOPICS,
-  ALL_SOURCE_TOPICS,
-  CDC_TOPICS,
-  keySubject,
-  SOURCE_TOPICS,
-  valueSubject,
-} from "../../src/topics.js";
+} from "../../tools/simulate/encode.js";
+import type { SimMerchant } from "../../tools/simulate/world/merchants.js";
+import { ExpectedWorld, expectedOutcome, expectedTotals, VOUCHER_KINDS } from "../oracle/expected.js";
 
 const quiet = pino({ level: "silent" });
 

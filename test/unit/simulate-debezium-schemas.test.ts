@@ -5,9 +5,9 @@ import avro from "avsc";
 import { DecimalType } from "../../src/avro/decimal-type.js";
 import { WideLongType } from "../../src/avro/reader-type.js";
 import { loadSchema } from "../../src/schemas.js";
-import { generateDataset } from "../../src/simulate/dataset.js";
-import { contractType } from "../../src/simulate/encode.js";
 import { CDC_TOPICS, valueSubject } from "../../src/topics.js";
+import { generateDataset } from "../../tools/simulate/dataset.js";
+import { contractType } from "../../tools/simulate/encode.js";
 
 /**
  * The simulator registers the contract schemas under the CDC subjects real Debezium registers

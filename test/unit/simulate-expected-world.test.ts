@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { PaymentSucceeded } from "../../src/domain/events.js";
 import { seededAccountId } from "../../src/ids.js";
 import { money } from "../../src/money.js";
+import { CDC_TOPICS, type CdcTopic, SOURCE_TOPICS } from "../../src/topics.js";
 import {
   type AccountRow,
   type CdcItem,
@@ -10,10 +11,9 @@ import {
   cdcMessage,
   type Op,
   tombstone,
-} from "../../src/simulate/cdc/debezium.js";
-import type { Dataset, EventItem } from "../../src/simulate/dataset.js";
-import { ExpectedWorld, expectedOutcome } from "../../src/simulate/expected.js";
-import { CDC_TOPICS, type CdcTopic, SOURCE_TOPICS } from "../../src/topics.js";
+} from "../../tools/simulate/cdc/debezium.js";
+import type { Dataset, EventItem } from "../../tools/simulate/dataset.js";
+import { ExpectedWorld, expectedOutcome } from "../oracle/expected.js";
 
 /**
  * The expectations' world follows SPEC §5 on hand-written CDC histories: versions as of the
