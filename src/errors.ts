@@ -57,6 +57,17 @@ export class TransientInfraError extends Error {
   }
 }
 
+/**
+ * Work given up because a shutdown or a rebalance came: not a verdict on the record and not an
+ * outage to wait out, so it is neither dead-lettered nor retried by the one that gave it up.
+ */
+export class AbandonedError extends TransientInfraError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AbandonedError";
+  }
+}
+
 /** Bad configuration: the process refuses to start and says why. */
 export class ConfigError extends Error {
   constructor(message: string) {

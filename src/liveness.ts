@@ -14,9 +14,10 @@ interface Watched {
 }
 
 /**
- * What /healthz answers (SPEC §4): every consumer that was started is still alive — not
- * crashed for good, and not silent for longer than STALL_MS. A consumer that kafkajs will not
- * restart also calls `onDead`, so the process can exit non-zero and be restarted.
+ * What /healthz answers (SPEC §4): every group member that was started is alive — not failed
+ * for good, and not silent for longer than STALL_MS (a member whose consumers keep crashing is
+ * silent too). A member that fails for good (the cluster refuses its credentials) also calls
+ * `onDead`, so the process can exit non-zero and be looked at.
  */
 export class Liveness {
   private readonly watched = new Map<string, Watched>();
@@ -27,11 +28,12 @@ export class Liveness {
     private readonly now = () => Date.now(),
   ) {}
 
+  /** Follows a member's consumer (each new consumer of a member replaces the one before). */
   watch(consumer: Consumer, name: string): void {
     const w: Watched = { lastSign: this.now(), crashed: null };
     this.watched.set(name, w);
     const alive = () => {
-      w.lastSign = this.now();
+      if (this.watched.get(name) === w) w.lastSign = this.now();
     };
     const e = consumer.events;
     for (const sign of [
@@ -43,20 +45,18 @@ export class Liveness {
     ]) {
       consumer.on(sign, alive);
     }
-    consumer.on(e.CRASH, ({ payload }) => {
-      if (payload.restart) return alive();
-      w.crashed = payload.error?.message ?? "crashed";
-      this.onDead(`consumer ${name} crashed and will not restart: ${w.crashed}`);
-    });
-    // A clean stop is not a death.
-    consumer.on(e.STOP, () => this.watched.delete(name));
   }
 
-  /** A consumer that could not even start running. */
+  /** A member that cannot go on (see the class comment). */
   fail(name: string, e: unknown): void {
     const why = e instanceof Error ? e.message : String(e);
     this.watched.set(name, { lastSign: this.now(), crashed: why });
     this.onDead(`consumer ${name} failed: ${why}`);
+  }
+
+  /** A member that stopped cleanly: not a death. */
+  forget(name: string): void {
+    this.watched.delete(name);
   }
 
   /** Why the process is not live; empty when it is. */

@@ -75,6 +75,19 @@ export const metrics = {
     labelNames: ["table"] as const,
     registers: [registry],
   }),
+  memberRestarts: new Counter({
+    name: "finance_consumer_restarts_total",
+    help: "Consumers replaced after a crash, per group member and failure class (outage, revoked, defect, access)",
+    labelNames: ["member", "class"] as const,
+    registers: [registry],
+  }),
+  rebalanceSeconds: new Histogram({
+    name: "finance_rebalance_seconds",
+    help: "From the moment a member learnt its generation was over (it let go of its batches) until it joined the group again, per group member",
+    labelNames: ["member"] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60],
+    registers: [registry],
+  }),
   consumerLag: new Gauge({
     name: "finance_consumer_lag",
     help: "Messages behind the high watermark, per consumer group, topic and partition",

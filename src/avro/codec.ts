@@ -2,7 +2,7 @@ import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 import { type CountGuard, countGuard } from "./count-guard.js";
 import { DecimalType } from "./decimal-type.js";
 import { WideLongType } from "./reader-type.js";
@@ -360,8 +360,7 @@ async function withDeadline<T>(policy: RequestPolicy, what: string, request: Pro
 /** A few attempts with backoff for transient failures; the caller's own retry covers longer outages. */
 const retrying = <T>(policy: RequestPolicy, attempt: () => Promise<T>): Promise<T> =>
   retry(attempt, {
-    initialMs: 400,
-    maxMs: 6_400,
+    ...BACKOFF.registryRequest,
     attempts: policy.attempts,
     retryIf: (e) => e instanceof TransientInfraError,
   });

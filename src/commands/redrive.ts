@@ -4,10 +4,11 @@ import { REASON_HEADER } from "../deadletter/headers.js";
 import { originalRecord } from "../deadletter/inverse.js";
 import type { DeadLetterReason } from "../errors.js";
 import { createConsumer } from "../kafka/client.js";
+import { GroupMember, type MemberBatch } from "../kafka/group-member.js";
 import { headerText } from "../kafka/headers.js";
 import { pendingRanges, rangeEnds } from "../kafka/offsets.js";
 import { RememberingPartitioner } from "../kafka/partitioner.js";
-import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
+import { Positions, partitionKey } from "../kafka/positions.js";
 import { presentTopics } from "../kafka/topic-presence.js";
 import { inTransaction } from "../sinks/db.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
@@ -125,90 +126,99 @@ export async function redriveCommand(
   return summary;
 
   async function fromTopic(): Promise<void> {
-    const group = `${config.CONSUMER_GROUP}.redrive`;
+    const groupId = `${config.CONSUMER_GROUP}.redrive`;
     const ends = rangeEnds(ranges);
-    const consumer = createConsumer(kafka, group);
     const positions = new Positions();
-    followPositions(consumer, group, metrics, positions);
-    let stop: (e?: unknown) => void = () => undefined;
-    const stopped = new Promise<void>((resolve, reject) => {
-      stop = (e) => (e ? reject(e) : resolve());
+    let reachedLimit: () => void = () => undefined;
+    const limitReached = new Promise<void>((resolve) => {
+      reachedLimit = resolve;
     });
     let done = false;
+    const member = new GroupMember({
+      name: "redrive",
+      groupId,
+      topics: [DLQ_TOPIC],
+      newConsumer: () => createConsumer(kafka, groupId),
+      handle: async (batch) => {
+        // A partition with nothing pending at start: what arrived since is for a later redrive
+        // (and committing "up to the end" there would move the group back to its start).
+        const end = ends.get(partitionKey(batch.topic, batch.partition));
+        if (done || end === undefined) return null;
+        const { next, sends, tally } = sorted(batch, end);
+        if (sends.size > 0 && producer) {
+          await producer.sendBatch({
+            topicMessages: [...sends].map(([topic, messages]) => ({ topic, messages })),
+            acks: -1,
+            timeout: 30_000,
+          });
+        }
+        // Counted once sent: a batch tried again after an outage is not counted twice.
+        for (const [name, n] of Object.entries(tally.kept)) bump(summary.kept, name, n);
+        for (const [name, n] of Object.entries(tally.refused)) bump(summary.refused, name, n);
+        for (const p of tally.planned) planned(p.from, p.to, p.reason);
+        if (sent >= limit) {
+          done = true;
+          reachedLimit();
+        }
+        return dryRun ? null : next.toString();
+      },
+      heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      log,
+      metrics,
+      positions,
+    });
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [DLQ_TOPIC], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
-          if (done) return;
-          // A partition with nothing pending at start: what arrived since is for a later redrive
-          // (and committing "up to the end" there would move the group back to its start).
-          const end = ends.get(partitionKey(batch.topic, batch.partition));
-          if (end === undefined) return;
-          try {
-            const out = new Map<string, Message[]>();
-            // Never past the end captured at start, nor past the limit: the rest is for a later redrive.
-            let next = BigInt(batch.lastOffset()) + 1n;
-            if (next > end) next = end;
-            for (const m of batch.messages) {
-              if (BigInt(m.offset) >= end) break;
-              const headers = m.headers ?? {};
-              const reason = headerText(headers, REASON_HEADER) ?? "UNKNOWN";
-              const target = originalRecord(headers, m.key, m.value);
-              if (!chosen(reason) || target.kind === "stub") {
-                bump(summary.kept, reason);
-                continue;
-              }
-              if (target.kind === "refused") {
-                bump(summary.refused, target.why);
-                continue;
-              }
-              if (!present.has(target.topic)) {
-                bump(summary.refused, "TOPIC_MISSING");
-                continue;
-              }
-              if (sent >= limit) {
-                next = BigInt(m.offset);
-                done = true;
-                break;
-              }
-              planned(`${DLQ_TOPIC}:${batch.partition}:${m.offset}`, target.topic, reason);
-              if (!dryRun) {
-                const messages = out.get(target.topic) ?? [];
-                messages.push(target.message);
-                out.set(target.topic, messages);
-              }
-            }
-            if (out.size > 0 && producer) {
-              await producer.sendBatch({
-                topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })),
-                acks: -1,
-                timeout: 30_000,
-              });
-            }
-            if (!dryRun) {
-              await commitOffsetsIfNecessary({
-                topics: [
-                  {
-                    topic: batch.topic,
-                    partitions: [{ partition: batch.partition, offset: next.toString() }],
-                  },
-                ],
-              });
-            }
-            if (done) stop();
-          } catch (e) {
-            done = true;
-            stop(e);
-          }
-        },
-      });
-      await Promise.race([positions.reached(ends), stopped, deadline]);
-      done = true;
+      await member.start();
+      await Promise.race([positions.reached(ends), limitReached, deadline]);
     } finally {
-      await consumer.disconnect();
+      done = true;
+      await member.stop();
     }
+  }
+
+  /**
+   * What to do with a batch of dead letters: the records to send, by topic, the offset to
+   * commit — never past the end captured at start, nor past the limit: the rest is for a later
+   * redrive — and what it counts.
+   */
+  function sorted(batch: MemberBatch, end: bigint) {
+    const sends = new Map<string, Message[]>();
+    const tally = { kept: {}, refused: {}, planned: [] } as {
+      kept: Record<string, number>;
+      refused: Record<string, number>;
+      planned: { from: string; to: string; reason: string }[];
+    };
+    let next = BigInt(batch.nextOffset);
+    if (next > end) next = end;
+    for (const m of batch.messages) {
+      if (BigInt(m.offset) >= end) break;
+      const headers = m.headers ?? {};
+      const reason = headerText(headers, REASON_HEADER) ?? "UNKNOWN";
+      const target = originalRecord(headers, m.key, m.value);
+      if (!chosen(reason) || target.kind === "stub") {
+        bump(tally.kept, reason);
+        continue;
+      }
+      if (target.kind === "refused") {
+        bump(tally.refused, target.why);
+        continue;
+      }
+      if (!present.has(target.topic)) {
+        bump(tally.refused, "TOPIC_MISSING");
+        continue;
+      }
+      if (sent + tally.planned.length >= limit) {
+        next = BigInt(m.offset);
+        break;
+      }
+      tally.planned.push({ from: `${DLQ_TOPIC}:${batch.partition}:${m.offset}`, to: target.topic, reason });
+      if (!dryRun) {
+        const messages = sends.get(target.topic) ?? [];
+        messages.push(target.message);
+        sends.set(target.topic, messages);
+      }
+    }
+    return { next, sends, tally };
   }
 
   async function fromTable(db: pg.Pool): Promise<void> {

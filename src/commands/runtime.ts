@@ -7,7 +7,7 @@ import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
 import { type Health, type MetricsJson, metrics, startMetricsServer } from "../metrics.js";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 import { migrate } from "../sinks/migrate.js";
 
 /** What every long-running command needs, built once from the validated environment. */
@@ -42,8 +42,7 @@ export type Runtime = ReturnType<typeof runtime>;
  */
 export async function migrateDatabase(pool: pg.Pool, waitMs: number): Promise<void> {
   const { applied } = await retry(() => migrate(pool, log), {
-    initialMs: 250,
-    maxMs: 5_000,
+    ...BACKOFF.startup,
     deadlineMs: waitMs,
     retryIf: (e) => {
       if (!(e instanceof TransientInfraError)) return false;

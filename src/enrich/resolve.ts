@@ -2,7 +2,7 @@ import type { Account, AccountType, ControlCode } from "../domain/accounts.js";
 import type { Needs, PurchaseOrderRef, ResolvedContext, VendorRef } from "../domain/context.js";
 import type { EventEnvelope } from "../domain/events.js";
 import { CrossTenantError, InvalidPayloadError, UnresolvedError } from "../errors.js";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 import type { MaterializedTables } from "./tables.js";
 import type { AsOf } from "./versions.js";
 
@@ -125,8 +125,7 @@ export function resolveWithin(
   policy: WaitPolicy,
 ): Promise<ResolvedContext> {
   return retry(() => resolveNow(tables, event, needs), {
-    initialMs: 25,
-    maxMs: 1_000,
+    ...BACKOFF.references,
     deadlineMs: policy.timeoutMs,
     retryIf: (e) => e instanceof UnresolvedError,
     ...(policy.onWait ? { onWait: policy.onWait } : {}),

@@ -1,21 +1,17 @@
 import { randomUUID } from "node:crypto";
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import { TransientInfraError } from "../errors.js";
-import { createConsumer, disconnectForGood } from "../kafka/client.js";
+import { createConsumer } from "../kafka/client.js";
+import { GroupMember, type MemberBatch } from "../kafka/group-member.js";
 import { endOffsets } from "../kafka/offsets.js";
-import { followPositions, Positions } from "../kafka/positions.js";
-import {
-  presentTopics,
-  subscribeWhenServed,
-  type TopicWatch,
-  watchForTopics,
-} from "../kafka/topic-presence.js";
+import { Positions } from "../kafka/positions.js";
+import { presentTopics } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 import { ALL_CDC_TOPICS, type CdcTopic } from "../topics.js";
 import {
   applyCdc,
@@ -28,6 +24,22 @@ import {
 import type { MaterializedTables } from "./tables.js";
 import { recordOf, type StoredChange, type VersionStore } from "./version-store.js";
 
+export interface TableFeedOptions {
+  kafka: Kafka;
+  codec: AvroCodec;
+  tables: MaterializedTables;
+  /** The feed's group name for an instance id: a group of its own per instance. */
+  groupPrefix: (instance: string) => string;
+  log: Logger;
+  metrics: Metrics;
+  heartbeatIntervalMs: number;
+  liveness?: Liveness;
+  /** How often CDC topics missing at the start are looked for (default 10 s). */
+  lateTopicPollMs?: number;
+  /** Where versions are kept; without one (tests) the tables live in memory only. */
+  store?: VersionStore;
+}
+
 /** Batches of kept versions that may wait for Postgres before the feed waits with them. */
 const MAX_UNSAVED_BATCHES = 4;
 
@@ -39,11 +51,8 @@ const MAX_UNSAVED_BATCHES = 4;
  * `start()` resolves, then keeps following. Once stopped it stays stopped.
  */
 export class TableFeed {
-  private consumer: Consumer | null = null;
+  private member: GroupMember | null = null;
   private readonly groupId: string;
-  /** CDC topics created after the start, each set followed by a consumer of its own. */
-  private readonly late: { consumer: Consumer; groupId: string }[] = [];
-  private watch: TopicWatch | null = null;
   /** Aborted by stop(), so that a load still under way stops waiting. */
   private readonly stopping = new AbortController();
   /** Refused rows are logged one by one up to a rate; a flood of them is summed up. */
@@ -55,22 +64,22 @@ export class TableFeed {
   private readonly stopped = new Promise<void>((resolve) =>
     this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
   );
+  private readonly kafka: Kafka;
+  private readonly codec: AvroCodec;
+  private readonly tables: MaterializedTables;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly store: VersionStore | undefined;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly codec: AvroCodec,
-    private readonly tables: MaterializedTables,
-    groupPrefix: (instance: string) => string,
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-    private readonly liveness?: Liveness,
-    /** How often CDC topics missing at the start are looked for. */
-    private readonly lateTopicPollMs = 10_000,
-    /** Where versions are kept; without one (tests) the tables live in memory only. */
-    private readonly store?: VersionStore,
-  ) {
-    this.groupId = groupPrefix(randomUUID());
-    this.refusals = new LogRateLimit(log, "CDC rows refused", "error");
+  constructor(private readonly options: TableFeedOptions) {
+    this.kafka = options.kafka;
+    this.codec = options.codec;
+    this.tables = options.tables;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.store = options.store;
+    this.groupId = options.groupPrefix(randomUUID());
+    this.refusals = new LogRateLimit(this.log, "CDC rows refused", "error");
   }
 
   async start(): Promise<void> {
@@ -83,7 +92,14 @@ export class TableFeed {
     if (this.stopping.signal.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();
-    const topics = await presentTopics(admin, ALL_CDC_TOPICS);
+    let topics: string[];
+    let ends: Map<string, bigint>;
+    try {
+      topics = await presentTopics(admin, ALL_CDC_TOPICS);
+      ends = await endOffsets(admin, topics);
+    } finally {
+      await admin.disconnect();
+    }
     const missing = ALL_CDC_TOPICS.filter((t) => !topics.includes(t));
     if (missing.length > 0) {
       this.log.warn(
@@ -91,73 +107,30 @@ export class TableFeed {
         "CDC topics not found; their tables start empty and follow them once created",
       );
     }
-    const ends = await endOffsets(admin, topics);
-    await admin.disconnect();
-
     const started = Date.now();
     const positions = new Positions();
     if (this.stopping.signal.aborted) return;
-
-    this.consumer = createConsumer(this.kafka, this.groupId);
-    followPositions(this.consumer, this.groupId, this.metrics, positions);
-    this.liveness?.watch(this.consumer, "tables");
-    const consumer = this.consumer;
-    await consumer.connect();
-    // Stopped meanwhile: stop() may have come before there was a consumer to stop, or while it connected.
-    if (this.stopping.signal.aborted) {
-      if (this.consumer === consumer) return this.stop();
-      return disconnectForGood(consumer);
-    }
-    if (topics.length > 0) await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    if (this.stopping.signal.aborted) return;
-    try {
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: (payload) => this.applyBatch(payload),
-      });
-    } catch (e) {
-      if (this.stopping.signal.aborted) return; // stopped while joining
-      throw e;
-    }
+    const { kafka, options } = this;
+    // Its offsets are committed as it goes: a consumer replaced after a crash carries on where
+    // this one was instead of reading every topic again; the group dies with the instance.
+    this.member = new GroupMember({
+      name: "tables",
+      groupId: this.groupId,
+      topics,
+      late: { topics: missing, admin: () => kafka.admin(), everyMs: options.lateTopicPollMs ?? 10_000 },
+      newConsumer: () => createConsumer(kafka, this.groupId),
+      handle: (batch) => this.applyBatch(batch),
+      concurrency: 1,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      log: this.log,
+      metrics: this.metrics,
+      positions,
+      ...(options.liveness ? { liveness: options.liveness } : {}),
+    });
+    await this.member.start();
     await Promise.race([positions.reached(ends), this.stopped]);
     if (this.stopping.signal.aborted) return;
     this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
-    if (missing.length > 0) {
-      this.watch = watchForTopics(
-        () => this.kafka.admin(),
-        missing,
-        (t) => this.follow(t),
-        {
-          log: this.log,
-          everyMs: this.lateTopicPollMs,
-        },
-      );
-    }
-  }
-
-  /**
-   * CDC topics created after the start (a new cluster where Debezium came later): a consumer of
-   * their own, from the beginning, so the tables learn their rows without a restart.
-   */
-  private async follow(topics: string[]): Promise<void> {
-    if (this.stopping.signal.aborted) return;
-    const groupId = `${this.groupId}-${this.late.length + 1}`;
-    const consumer = createConsumer(this.kafka, groupId);
-    const entry = { consumer, groupId };
-    this.late.push(entry);
-    try {
-      await consumer.connect();
-      // stop() came meanwhile: it may have disconnected a consumer that was not connected yet.
-      if (this.stopping.signal.aborted) return disconnectForGood(consumer);
-      this.liveness?.watch(consumer, `tables (${topics.join(", ")})`);
-      await subscribeWhenServed(consumer, topics);
-      await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
-    } catch (e) {
-      this.late.splice(this.late.indexOf(entry), 1);
-      await disconnectForGood(consumer).catch(() => undefined);
-      throw e;
-    }
-    this.log.info({ topics }, "CDC topics found: their tables follow them now");
   }
 
   /** The versions kept in Postgres, applied again in their order; waits while Postgres is down. */
@@ -204,8 +177,7 @@ export class TableFeed {
   /** Retries an outage of Postgres until it passes or the feed stops. */
   private whileTransient<T>(work: () => Promise<T>): Promise<T> {
     return retry(work, {
-      initialMs: 200,
-      maxMs: 5_000,
+      ...BACKOFF.referenceStore,
       retryIf: (e) => e instanceof TransientInfraError,
       signal: this.stopping.signal,
     });
@@ -214,25 +186,20 @@ export class TableFeed {
   /** Stops following; a start still loading the tables returns at once. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.watch?.stop();
-    const consumers = [
-      ...(this.consumer ? [{ consumer: this.consumer, groupId: this.groupId }] : []),
-      ...this.late,
-    ];
-    this.consumer = null;
-    this.late.length = 0;
-    if (consumers.length === 0) return this.saving;
-    await Promise.all(consumers.map(({ consumer }) => disconnectForGood(consumer)));
+    const member = this.member;
+    this.member = null;
+    if (!member) return this.saving;
+    await member.stop();
     // What was read is kept before the caller ends the pool (an outage is no longer waited out).
     await this.saving;
-    // The groups existed only for this instance's full reads; leave no litter on the cluster.
+    // The group existed only for this instance's full reads; leave no litter on the cluster.
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.deleteGroups(consumers.map(({ groupId }) => groupId)).catch(() => undefined);
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
     await admin.disconnect();
   }
 
-  private async applyBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async applyBatch(batch: MemberBatch): Promise<string> {
     const topic = batch.topic as CdcTopic;
     await this.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
     const kept: StoredChange[] = [];
@@ -263,7 +230,7 @@ export class TableFeed {
     this.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
     this.metrics.referenceVersions.set({ table: "vendor" }, sizes.vendors.versions);
     this.metrics.referenceVersions.set({ table: "purchase_order" }, sizes.purchaseOrders.versions);
-    await heartbeat();
+    return batch.nextOffset;
   }
 
   /** Refused rows are counted and logged at error with both values (SPEC §5 "Owners never change"). */

@@ -156,39 +156,25 @@ const DEFAULT_SETTINGS: ConsumerSettings = {
   maxBytesPerPartition: 512 * 1024,
 };
 
-/** Consumers disconnected for good: kafkajs must not restart them. */
-const retired = new WeakSet<Consumer>();
-
 /**
  * Every consumer of the project: a short long-poll so that an idle consumer stops promptly on
  * shutdown, the group timing that bounds failover, and fetches bounded so one is processed
- * well within the session timeout, and memory with it. kafkajs restarts a consumer whose run
- * crashed with a retriable error, except one retired by `disconnectForGood`.
+ * well within the session timeout, and memory with it. kafkajs never restarts it after a crash:
+ * the group member that owns it does (`GroupMember`), with a new consumer — kafkajs' own restart
+ * was only for some errors, and a restart behind a disconnect kept a stopped member in its group.
  */
 export function createConsumer(
   kafka: Kafka,
   groupId: string,
   settings: ConsumerSettings = DEFAULT_SETTINGS,
 ): Consumer {
-  const consumer: Consumer = kafka.consumer({
+  return kafka.consumer({
     groupId,
     ...settings,
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
-    // kafkajs' own default for consumers (5 retries), plus the restart rule above.
-    retry: { retries: 5, restartOnFailure: async () => !retired.has(consumer) },
+    retry: { retries: 5, restartOnFailure: async () => false },
   });
-  return consumer;
-}
-
-/**
- * Stops and disconnects a consumer so that it stays stopped. A plain disconnect while the
- * consumer is still joining its group makes the join fail, and kafkajs then schedules a
- * restart after the disconnect: a consumer that would keep running after its service stopped.
- */
-export async function disconnectForGood(consumer: Consumer): Promise<void> {
-  retired.add(consumer);
-  await consumer.disconnect();
 }
 
 /**
@@ -203,23 +189,4 @@ export function createProducer(kafka: Kafka): Producer {
     createPartitioner: RememberingPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
   });
-}
-
-/**
- * Keeps a consumer's group membership alive while it works on a long batch: kafkajs heartbeats
- * only between batches or when asked, and a batch slower than the session timeout (a backlog
- * after an outage, on a busy machine) gets the member evicted and the batch redone, over and
- * over. A heartbeat refused because a rebalance is under way is left for the commit to find.
- */
-export async function heartbeatWhile<T>(
-  heartbeat: () => Promise<void>,
-  intervalMs: number,
-  work: () => Promise<T>,
-): Promise<T> {
-  const timer = setInterval(() => void heartbeat().catch(() => undefined), intervalMs);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
 }

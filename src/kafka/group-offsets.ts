@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from "kafkajs";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 import { presentTopics } from "./topic-presence.js";
 
 export interface PartitionOffset {
@@ -35,7 +35,7 @@ export async function commitGroupOffsets(
       await commitAsMember(kafka, groupId, topics, offsets);
       await assertTaken(admin, groupId, topics, offsets);
     },
-    { initialMs: 500, maxMs: 2_000, attempts: 6, retryIf: mayTakeNextTime },
+    { ...BACKOFF.groupOffsets, retryIf: mayTakeNextTime },
   );
 }
 

@@ -1,6 +1,6 @@
 import type { Admin, Consumer } from "kafkajs";
 import type { Logger } from "../log.js";
-import { retry } from "../retry.js";
+import { BACKOFF, retry } from "../retry.js";
 
 /** Some of the topics a consumer needs do not exist yet. */
 export class MissingTopicsError extends Error {
@@ -45,7 +45,7 @@ export async function untilTopicsExist(
       if (missing.length > 0) throw new MissingTopicsError(missing);
     },
     {
-      initialMs: 1_000,
+      ...BACKOFF.topicPresence,
       maxMs: maxPollMs,
       retryIf: (e) => e instanceof MissingTopicsError,
       signal,
@@ -68,9 +68,7 @@ const notServedYet = (e: unknown) => (e as { type?: string }).type === "UNKNOWN_
 /** Subscribes, trying again for a few seconds while a just-created topic is not served yet. */
 export async function subscribeWhenServed(consumer: Consumer, topics: readonly string[]): Promise<void> {
   await retry(() => consumer.subscribe({ topics: [...topics], fromBeginning: true }), {
-    initialMs: 250,
-    maxMs: 2_000,
-    attempts: 8,
+    ...BACKOFF.topicServed,
     retryIf: notServedYet,
   });
 }

@@ -1,24 +1,14 @@
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { deadLetterAt, dlqRecord, type SourceRecord } from "../deadletter/records.js";
 import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
-import {
-  createConsumer,
-  disconnectForGood,
-  ensureTopics,
-  heartbeatWhile,
-  sinkConsumerSettings,
-} from "../kafka/client.js";
-import { followPositions, Positions } from "../kafka/positions.js";
-import {
-  presentTopics,
-  subscribeWhenServed,
-  type TopicWatch,
-  watchForTopics,
-} from "../kafka/topic-presence.js";
+import { createConsumer, ensureTopics, sinkConsumerSettings } from "../kafka/client.js";
+import { GroupMember, type MemberBatch } from "../kafka/group-member.js";
+import { Positions } from "../kafka/positions.js";
+import { presentTopics } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import { LogRateLimit } from "../log-rate.js";
@@ -60,9 +50,8 @@ export interface SinkServiceOptions {
  * has committed. A record Postgres refuses for its content is dead-lettered, not retried.
  */
 export class SinkService {
-  private consumer: Consumer | null = null;
+  private member: GroupMember | null = null;
   private stopped = false;
-  private lateTopics: TopicWatch | null = null;
   private readonly groupCommit: GroupCommit<SinkWork>;
   private readonly positions = new Positions();
   /** Records the sink cannot read, or Postgres refuses: logged one by one up to a rate. */
@@ -81,37 +70,40 @@ export class SinkService {
   }
 
   async start(): Promise<void> {
-    const group = groups(this.options.config).sink;
-    const consumer = createConsumer(this.options.kafka, group, sinkConsumerSettings(this.options.config));
-    this.consumer = consumer;
-    this.options.liveness?.watch(consumer, "sink");
-    followPositions(consumer, group, this.options.metrics, this.positions);
-    await consumer.connect();
-    // A stop during connect() disconnected a consumer that was not connected yet.
-    if (this.consumer !== consumer) return disconnectForGood(consumer);
-    const admin = this.options.kafka.admin();
+    const { config, kafka, log, metrics, liveness } = this.options;
+    const admin = kafka.admin();
     await admin.connect();
-    // The sink may start before the topology has created its topics (a new cluster).
-    await ensureTopics(admin, OUTPUT_TOPICS);
-    const topics = await presentTopics(admin, SINK_TOPICS);
-    await admin.disconnect();
+    let topics: string[];
+    try {
+      // The sink may start before the topology has created its topics (a new cluster).
+      await ensureTopics(admin, OUTPUT_TOPICS);
+      topics = await presentTopics(admin, SINK_TOPICS);
+    } finally {
+      await admin.disconnect();
+    }
     // Stopped while starting (a shutdown right after start): stay stopped.
-    if (this.consumer !== consumer) return;
-    const missing = SINK_TOPICS.filter((t) => !topics.includes(t));
-    if (missing.length > 0) this.followLateTopics(missing);
-    await subscribeWhenServed(consumer, topics);
-    if (this.consumer !== consumer) return;
-    // Not awaited, as in the topology: readiness does not wait for the group join.
-    const running = consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.options.config.PARTITIONS_CONSUMED_CONCURRENTLY,
-      eachBatch: (payload) => this.onBatch(payload),
+    if (this.stopped) return;
+    const groupId = groups(config).sink;
+    this.member = new GroupMember({
+      name: "sink",
+      groupId,
+      topics,
+      // A CDC topic created after the start (a new cluster) must still reach finance.account.
+      late: {
+        topics: SINK_TOPICS.filter((t) => !topics.includes(t)),
+        admin: () => kafka.admin(),
+        everyMs: this.options.lateTopicPollMs ?? 10_000,
+      },
+      newConsumer: () => createConsumer(kafka, groupId, sinkConsumerSettings(config)),
+      handle: (batch) => this.book(batch),
+      concurrency: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+      heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      log,
+      metrics,
+      positions: this.positions,
+      ...(liveness ? { liveness } : {}),
     });
-    running.catch((e: unknown) => {
-      if (this.consumer !== consumer) return; // stopped meanwhile: not a failure
-      this.options.log.error({ err: e }, "sink consumer could not start");
-      this.options.liveness?.fail("sink", e);
-    });
+    await this.member.start();
   }
 
   /** Resolves once every listed partition has committed up to its end offset (exclusive). */
@@ -119,50 +111,16 @@ export class SinkService {
     return this.positions.reached(endOffsets);
   }
 
+  /** Leaves the group after the batches in flight, and waits for the flushes in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.lateTopics?.stop();
-    await this.release();
-  }
-
-  /** Ends the consumer after the batch it is on, and waits for the flushes in flight. */
-  private async release(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = null;
-    if (consumer) await disconnectForGood(consumer);
+    await this.member?.stop();
     await this.groupCommit.drain();
   }
 
-  /**
-   * A CDC topic created after the start (a new cluster) must still reach finance.account.
-   * kafkajs cannot add a topic to a running consumer, so once one appears the sink commits what
-   * it holds and subscribes again with it: a rebalance, once in the cluster's life.
-   */
-  private followLateTopics(missing: string[]): void {
-    if (this.lateTopics) return;
-    const { kafka, log, liveness } = this.options;
-    this.lateTopics = watchForTopics(
-      () => kafka.admin(),
-      missing,
-      async (appeared) => {
-        if (this.stopped) return;
-        log.info({ topics: appeared }, "sink: topics created after its start; subscribing again with them");
-        await this.release();
-        if (this.stopped) return;
-        await this.start().catch((e: unknown) => {
-          log.error({ err: e }, "sink could not subscribe again");
-          liveness?.fail("sink", e);
-        });
-      },
-      { log, everyMs: this.options.lateTopicPollMs ?? 10_000 },
-    );
-  }
-
-  private async onBatch({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
-    // A retry kafkajs schedules after stop() must not write: its offsets would not be committed.
-    if (!this.consumer) throw new Error("sink is stopping");
-    if (batch.messages.length === 0) return;
-    const topic = batch.topic;
+  /** A batch becomes sink work, flushed with others; durable once its flush has committed. */
+  private async book(batch: MemberBatch): Promise<string> {
+    const { topic, partition } = batch;
     await this.options.codec.prepare(
       batch.messages.flatMap((m) => (topic === DLQ_TOPIC ? [] : [m.key, m.value])),
     );
@@ -170,7 +128,7 @@ export class SinkService {
     for (const m of batch.messages) {
       const source: SourceRecord = {
         topic,
-        partition: batch.partition,
+        partition,
         offset: m.offset,
         key: m.key,
         value: m.value,
@@ -180,10 +138,9 @@ export class SinkService {
         work.push(...this.toWork(source));
       } catch (e) {
         // Not lost: an unreadable record is kept in finance.dead_letter for review.
-        const { topic, partition, offset } = source;
         if (this.undecodable.allow(topic))
           this.options.log.error(
-            { topic, partition, offset, err: e },
+            { topic, partition, offset: m.offset, err: e },
             "sink record undecodable; stored as a dead letter",
           );
         this.options.metrics.errors.inc({ stage: "sink", type: (e as Error).name });
@@ -194,14 +151,8 @@ export class SinkService {
         });
       }
     }
-    await heartbeatWhile(heartbeat, this.options.config.KAFKA_HEARTBEAT_INTERVAL_MS, () =>
-      this.groupCommit.add(work),
-    );
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await commitOffsetsIfNecessary({
-      topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
-    });
-    await heartbeat();
+    await this.groupCommit.add(work);
+    return batch.nextOffset;
   }
 
   private toWork(source: SourceRecord): SinkWork[] {

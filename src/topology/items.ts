@@ -13,11 +13,21 @@ export interface SourceRecord {
   offset: string;
 }
 
+/**
+ * What the holder of a batch may do while it works on it: heartbeat the group while waiting,
+ * and stop waiting once `signal` aborts (a rebalance is pending, or a shutdown).
+ */
+export interface BatchHold {
+  signal: AbortSignal;
+  heartbeat: () => Promise<void>;
+}
+
 /** The records of one fetch from one partition: the unit the topology processes and commits. */
 export interface SourceBatch {
   topic: string;
   partition: number;
   records: SourceRecord[];
+  hold?: BatchHold;
 }
 
 /** Where one record has got to on its way through the stages. */
@@ -43,4 +53,5 @@ export interface ItemBatch {
   items: Item[];
   /** Offset to commit once the batch's output is acknowledged. */
   nextOffset: string;
+  hold?: BatchHold;
 }

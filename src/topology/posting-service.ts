@@ -1,6 +1,6 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Pool } from "pg";
-import { firstValueFrom, of } from "rxjs";
+import { firstValueFrom, type OperatorFunction, of } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { insertDeadLetters } from "../deadletter/store.js";
@@ -10,18 +10,17 @@ import { PostgresVersionStore } from "../enrich/version-store.js";
 import {
   createConsumer,
   createProducer,
-  disconnectForGood,
   ensureTopics,
-  heartbeatWhile,
   maxRecordBytes,
   topologyConsumerSettings,
 } from "../kafka/client.js";
-import { followPositions, Positions, partitionKey } from "../kafka/positions.js";
-import { presentTopics, subscribeWhenServed, untilTopicsExist } from "../kafka/topic-presence.js";
+import { type BatchLease, GroupMember, type MemberBatch } from "../kafka/group-member.js";
+import { Positions, partitionKey } from "../kafka/positions.js";
+import { presentTopics, untilTopicsExist } from "../kafka/topic-presence.js";
 import type { Liveness } from "../liveness.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { loadSchema, readerOf } from "../schemas.js";
+import { loadSchema } from "../schemas.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
 import type { SourceBatch } from "./items.js";
 import { observeBatch } from "./observe.js";
@@ -51,25 +50,25 @@ export interface PostingServiceOptions {
 export class PostingService {
   readonly tables = new MaterializedTables();
   private readonly feed: TableFeed;
-  private consumer: Consumer | null = null;
+  private member: GroupMember | null = null;
   private readonly sender: RecordSender;
   private readonly positions = new Positions();
-  /** Aborts waits for missing references on shutdown, so stopping never waits them out. */
+  /** Aborts the start's waits (for source topics, for the tables) on shutdown. */
   private readonly stopping = new AbortController();
 
   constructor(private readonly options: PostingServiceOptions) {
     this.sender = new RecordSender(() => createProducer(options.kafka), options.log);
-    this.feed = new TableFeed(
-      options.kafka,
-      options.codec,
-      this.tables,
-      groups(options.config).tables,
-      options.log,
-      options.metrics,
-      options.liveness,
-      undefined,
-      new PostgresVersionStore(options.pool),
-    );
+    this.feed = new TableFeed({
+      kafka: options.kafka,
+      codec: options.codec,
+      tables: this.tables,
+      groupPrefix: groups(options.config).tables,
+      log: options.log,
+      metrics: options.metrics,
+      heartbeatIntervalMs: options.config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      store: new PostgresVersionStore(options.pool),
+      ...(options.liveness ? { liveness: options.liveness } : {}),
+    });
   }
 
   /** Resolves when every partition has reached its end offset (replay). */
@@ -90,83 +89,57 @@ export class PostingService {
     } finally {
       await admin.disconnect();
     }
-    if (sources === null || (await this.stoppedWhileStarting())) return;
+    if (sources === null || this.stopping.signal.aborted) return;
     const voucherSchemaId = await codec.register(
       valueSubject(VOUCHER_TOPIC),
       loadSchema(valueSubject(VOUCHER_TOPIC)),
     );
-    if (await this.stoppedWhileStarting()) return;
+    if (this.stopping.signal.aborted) return;
     await this.feed.start();
     await this.sender.connect();
-    if (await this.stoppedWhileStarting()) return;
+    if (this.stopping.signal.aborted) return;
     if (sources.length === 0) return log.info("replay: no source topic exists; nothing to consume");
-    const group = groups(config).topology;
-    const consumer = createConsumer(kafka, group, topologyConsumerSettings(config));
-    this.consumer = consumer;
-    this.options.liveness?.watch(consumer, "topology");
-    followPositions(consumer, group, metrics, this.positions);
-    await consumer.connect();
-    // A stop during connect() disconnected a consumer that was not connected yet.
-    if (this.consumer !== consumer) return disconnectForGood(consumer);
-    if (await this.stoppedWhileStarting()) return;
-    await subscribeWhenServed(consumer, sources);
-    if (await this.stoppedWhileStarting()) return;
-    const sender = this.sender;
-    const observe = observeBatch({ log, metrics });
-    // Not awaited: run() returns only once the group is joined, which waits for a member killed
-    // moments ago to expire; readiness must not (SPEC §4). A failed join surfaces as a crash.
-    const running = consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
-      eachBatch: async (payload) => {
-        const batch = this.sourceBatch(payload);
-        if (batch.records.length === 0) return;
-        const topology = postingTopology({
-          codec,
-          reader: readerOf(valueSubject(batch.topic)),
-          tables: this.tables,
-          sender,
-          maxRecordBytes: recordLimit,
-          keepOversized: async (records) => {
-            await insertDeadLetters(this.options.pool, records);
-          },
-          voucherSchemaId,
-          wait: {
-            timeoutMs: config.RESOLVE_TIMEOUT_MS,
-            onWait: payload.heartbeat,
-            signal: this.stopping.signal,
-          },
-          observe,
-        });
-        try {
-          const published = await heartbeatWhile(payload.heartbeat, config.KAFKA_HEARTBEAT_INTERVAL_MS, () =>
-            firstValueFrom(of(batch).pipe(topology)),
-          );
-          await payload.commitOffsetsIfNecessary({
-            topics: [
-              {
-                topic: batch.topic,
-                partitions: [{ partition: batch.partition, offset: published.nextOffset }],
-              },
-            ],
-          });
-          this.options.onBatch?.(published);
-        } catch (e) {
-          metrics.errors.inc({ stage: "topology", type: (e as Error).name });
-          log.error(
-            { topic: batch.topic, partition: batch.partition, err: e },
-            "batch failed; it will be retried",
-          );
-          throw e;
-        }
-        await payload.heartbeat();
+    // Built once: a batch carries its own hold (heartbeat, and the signal to let go).
+    const topology = postingTopology({
+      codec,
+      tables: this.tables,
+      sender: this.sender,
+      maxRecordBytes: recordLimit,
+      keepOversized: async (records) => {
+        await insertDeadLetters(this.options.pool, records);
       },
+      voucherSchemaId,
+      wait: { timeoutMs: config.RESOLVE_TIMEOUT_MS },
+      observe: observeBatch({ log, metrics }),
     });
-    running.catch((e: unknown) => {
-      if (this.consumer !== consumer) return; // stopped meanwhile: not a failure
-      log.error({ err: e }, "topology consumer could not start");
-      this.options.liveness?.fail("topology", e);
+    const groupId = groups(config).topology;
+    this.member = new GroupMember({
+      name: "topology",
+      groupId,
+      topics: sources,
+      newConsumer: () => createConsumer(kafka, groupId, topologyConsumerSettings(config)),
+      handle: (batch, lease) => this.post(topology, batch, lease),
+      concurrency: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+      heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      log,
+      metrics,
+      positions: this.positions,
+      ...(this.options.liveness ? { liveness: this.options.liveness } : {}),
     });
+    await this.member.start();
+  }
+
+  /** One batch through the topology; durable once its vouchers and dead letters are acknowledged. */
+  private async post(
+    topology: OperatorFunction<SourceBatch, PublishedBatch>,
+    batch: MemberBatch,
+    hold: BatchLease,
+  ): Promise<string | null> {
+    const source = this.sourceBatch(batch, hold);
+    if (source.records.length === 0) return null;
+    const published = await firstValueFrom(of(source).pipe(topology));
+    this.options.onBatch?.(published);
+    return published.nextOffset;
   }
 
   /**
@@ -189,33 +162,23 @@ export class PostingService {
   }
 
   /**
-   * A stop that came while start() was under way (SIGTERM right after a restart): start undoes
-   * what it has started since, so that nothing keeps running after the stop.
+   * Stops in any state: a start under way returns at its next step; the member lets go of its
+   * batches (published ones are committed) and leaves; only then may the producer go.
    */
-  private async stoppedWhileStarting(): Promise<boolean> {
-    if (!this.stopping.signal.aborted) return false;
-    await this.stop();
-    return true;
-  }
-
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = null;
     this.stopping.abort();
-    // Stopping the consumer waits for in-flight batches, which publish and commit before returning;
-    // only then may the producer go. The table feed commits nothing and stops alongside.
     await Promise.all([
-      (consumer ? disconnectForGood(consumer) : Promise.resolve()).then(() => this.sender.disconnect()),
+      (this.member?.stop() ?? Promise.resolve()).then(() => this.sender.disconnect()),
       this.feed.stop(),
     ]);
   }
 
   /** In replay, drops records at or past the partition's end offset. */
-  private sourceBatch({ batch }: EachBatchPayload): SourceBatch {
+  private sourceBatch(batch: MemberBatch, hold: BatchLease): SourceBatch {
     const end = this.options.endOffsets?.get(partitionKey(batch.topic, batch.partition));
     const records = batch.messages
       .filter((m) => !this.options.endOffsets || (end !== undefined && BigInt(m.offset) < end))
       .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
-    return { topic: batch.topic, partition: batch.partition, records };
+    return { topic: batch.topic, partition: batch.partition, records, hold };
   }
 }

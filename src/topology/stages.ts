@@ -1,11 +1,13 @@
-import type avro from "avsc";
-import kafkajs, { type Message } from "kafkajs";
+import type { Message } from "kafkajs";
 import type { AvroCodec } from "../avro/codec.js";
 import { voucherDefects } from "../domain/voucher-check.js";
 import { resolveNow, resolveWithin, type WaitPolicy } from "../enrich/resolve.js";
 import type { MaterializedTables } from "../enrich/tables.js";
-import { isPostingError, PostingFailedError, TransientInfraError, UnresolvedError } from "../errors.js";
+import { type PostingError, PostingFailedError, TransientInfraError, UnresolvedError } from "../errors.js";
+import { classify } from "../failures.js";
 import { ruleFor, type SourceEvent } from "../rules/index.js";
+import { readerOf } from "../schemas.js";
+import { valueSubject } from "../topics.js";
 import type { Item, ItemBatch, ItemState, SourceBatch } from "./items.js";
 import { recordBytes, voucherMessage } from "./messages.js";
 
@@ -19,11 +21,14 @@ export const POSTING_ATTEMPTS = 3;
  * so one record that trips a bug cannot stall its partition.
  */
 function outcomeOfError(e: unknown, item: Item, step: string, attempt: number): ItemState | null {
-  if (isPostingError(e)) return { stage: "failed", error: e };
-  if (e instanceof TransientInfraError) throw e;
-  // A broker or group error (a heartbeat refused while waiting for references, mid-rebalance)
-  // says nothing of the record: SPEC §6, infrastructure errors are never dead-lettered.
-  if (e instanceof kafkajs.KafkaJSError) throw new TransientInfraError(`${step}: ${e.message}`, { cause: e });
+  const failure = classify(e);
+  if (failure === "content") return { stage: "failed", error: e as PostingError };
+  // An outage, a group error (a heartbeat refused mid-rebalance), a shutdown or a refused
+  // credential says nothing of the record: SPEC §6, infrastructure errors are never dead-lettered.
+  if (failure !== "defect") {
+    if (e instanceof TransientInfraError) throw e;
+    throw new TransientInfraError(`${step}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
   if (attempt < POSTING_ATTEMPTS) return null;
   const { topic, partition, offset } = item.origin;
   const message = `${step} failed on ${topic}-${partition}@${offset}: ${(e as Error)?.message ?? String(e)}`;
@@ -55,8 +60,9 @@ function mapItems(batch: ItemBatch, step: string, f: (p: ItemState, item: Item) 
 }
 
 /** Bytes → event: the writer's schema (fetched once per id) resolved to the topic's reader schema. */
-export async function decode(codec: AvroCodec, reader: avro.Type, batch: SourceBatch): Promise<ItemBatch> {
+export async function decode(codec: AvroCodec, batch: SourceBatch): Promise<ItemBatch> {
   await codec.prepare(batch.records.map((r) => r.value));
+  const reader = readerOf(valueSubject(batch.topic));
   const rule = ruleFor(batch.topic);
   const items = batch.records.map((record): Item => {
     const item: Item = {
@@ -74,7 +80,13 @@ export async function decode(codec: AvroCodec, reader: avro.Type, batch: SourceB
   });
   const last = batch.records.at(-1);
   const nextOffset = last ? (BigInt(last.offset) + 1n).toString() : "0";
-  return { topic: batch.topic, partition: batch.partition, items, nextOffset };
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    items,
+    nextOffset,
+    ...(batch.hold ? { hold: batch.hold } : {}),
+  };
 }
 
 export function validate(batch: ItemBatch): ItemBatch {
@@ -95,6 +107,10 @@ export async function resolve(
   batch: ItemBatch,
 ): Promise<ItemBatch> {
   const waiting: Promise<void>[] = [];
+  // The batch's holder heartbeats while it waits, and stops waiting when it must let go.
+  const wait: WaitPolicy = batch.hold
+    ? { ...policy, onWait: batch.hold.heartbeat, signal: batch.hold.signal }
+    : policy;
   for (const item of batch.items) {
     const p = item.state;
     if (p.stage !== "validated") continue;
@@ -104,7 +120,7 @@ export async function resolve(
     if (now.stage !== "failed" || !(now.error instanceof UnresolvedError)) continue;
     // Those still missing a reference wait together, so a batch waits at most one timeout.
     waiting.push(
-      resolveWithin(tables, p.event, p.rule.needs(p.event), policy).then(
+      resolveWithin(tables, p.event, p.rule.needs(p.event), wait).then(
         (ctx) => {
           item.state = { ...p, stage: "resolved", ctx };
         },

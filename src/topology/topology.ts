@@ -1,4 +1,3 @@
-import type avro from "avsc";
 import { concatMap, map, type OperatorFunction, pipe, tap } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import type { WaitPolicy } from "../enrich/resolve.js";
@@ -9,8 +8,6 @@ import { decode, encode, post, resolve, validate } from "./stages.js";
 
 export interface TopologyDeps extends PublishDeps {
   codec: AvroCodec;
-  /** The source topic's own schema, which writers' data is resolved to. */
-  reader: avro.Type;
   tables: MaterializedTables;
   wait: WaitPolicy;
   voucherSchemaId: number;
@@ -32,7 +29,7 @@ export interface TopologyDeps extends PublishDeps {
  */
 export function postingTopology(deps: TopologyDeps): OperatorFunction<SourceBatch, PublishedBatch> {
   return pipe(
-    concatMap((batch) => decode(deps.codec, deps.reader, batch)),
+    concatMap((batch) => decode(deps.codec, batch)),
     map(validate),
     concatMap((batch) => resolve(deps.tables, deps.wait, batch)),
     map(post),

@@ -49,17 +49,16 @@ describe("versions outlive upstream compaction (SPEC §5)", () => {
   const loadTables = async (withStore: boolean): Promise<MaterializedTables> => {
     const tables = new MaterializedTables();
     const store = withStore ? new PostgresVersionStore(db.pool(2)) : undefined;
-    const feed = new TableFeed(
-      k.kafka,
-      k.codec,
+    const feed = new TableFeed({
+      kafka: k.kafka,
+      codec: k.codec,
       tables,
-      groups(config).tables,
+      groupPrefix: groups(config).tables,
       log,
       metrics,
-      undefined,
-      10_000,
-      store,
-    );
+      heartbeatIntervalMs: 1_000,
+      ...(store ? { store } : {}),
+    });
     await feed.start();
     await feed.stop();
     return tables;

@@ -548,7 +548,7 @@ describe("fuzz: no record can stall the books (issue 7)", { timeout: REPLAY_BOUN
       const started = performance.now();
       for (const i of list) {
         const record = { key: i.key, value: i.value, headers: i.headers, offset: "0" };
-        const decoded = await decode(codec, readerOf(valueSubject(i.topic)), {
+        const decoded = await decode(codec, {
           topic: i.topic,
           partition: 0,
           records: [record],

@@ -10,13 +10,7 @@ import pg from "pg";
 import { AvroCodec } from "../../src/avro/codec.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config.js";
-import {
-  createConsumer,
-  createKafka,
-  createProducer,
-  disconnectForGood,
-  ensureTopics,
-} from "../../src/kafka/client.js";
+import { createConsumer, createKafka, createProducer, ensureTopics } from "../../src/kafka/client.js";
 import { log } from "../../src/log.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
@@ -97,7 +91,7 @@ describe("Kafka through SASL_SSL (SCRAM-SHA-512) with KAFKA_SSL_CA_FILE, the pro
 
     const consumer = createConsumer(kafka, `tls-sasl-test-${randomBytes(4).toString("hex")}`);
     await consumer.connect();
-    open.push(() => disconnectForGood(consumer));
+    open.push(() => consumer.disconnect());
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const received = await new Promise<{ key: string; value: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no record consumed within 30 s")), 30_000);

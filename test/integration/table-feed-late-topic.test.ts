@@ -40,7 +40,16 @@ describe("materialized tables: a CDC topic created after the start", () => {
       async () => !(await k.admin.listTopics()).includes(LATE),
       60_000,
     );
-    feed = new TableFeed(k.kafka, k.codec, tables, groups(config).tables, log, metrics, undefined, 500);
+    feed = new TableFeed({
+      kafka: k.kafka,
+      codec: k.codec,
+      tables,
+      groupPrefix: groups(config).tables,
+      log,
+      metrics,
+      heartbeatIntervalMs: 1_000,
+      lateTopicPollMs: 500,
+    });
     await feed.start();
   });
 

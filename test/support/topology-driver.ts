@@ -8,7 +8,7 @@ import type { Skip, Voucher } from "../../src/domain/voucher.js";
 import { applyCdc, type CdcOutcome, type CdcRecord } from "../../src/enrich/cdc.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { headerText } from "../../src/kafka/headers.js";
-import { CONTRACT_SUBJECTS, loadSchema, readerOf } from "../../src/schemas.js";
+import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { type CdcTopic, DLQ_TOPIC, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
 import { RecordSender } from "../../src/topology/record-sender.js";
 import { postingTopology } from "../../src/topology/topology.js";
@@ -130,7 +130,6 @@ export class TopologyTestDriver {
       of(batch).pipe(
         postingTopology({
           codec: this.codec,
-          reader: readerOf(valueSubject(topic)),
           tables: this.tables,
           sender: this.sender,
           maxRecordBytes: this.options.maxRecordBytes ?? 1_000_000,

@@ -10,8 +10,6 @@ const EVENTS = {
   START_BATCH_PROCESS: "consumer.start_batch_process",
   END_BATCH_PROCESS: "consumer.end_batch_process",
   GROUP_JOIN: "consumer.group_join",
-  CRASH: "consumer.crash",
-  STOP: "consumer.stop",
 };
 
 /** The part of a kafkajs consumer Liveness listens to: its instrumentation events. */
@@ -52,19 +50,35 @@ describe("liveness (/healthz)", () => {
     assert.deepEqual(l.problems(), ["topology silent for 1 s"]);
   });
 
-  it("fails, and reports the death, when a consumer crashed and kafkajs will not restart it", () => {
+  it("fails, and reports the death, when a member fails for good", () => {
     const deaths: string[] = [];
     const l = new Liveness((why) => deaths.push(why));
     const c = fakeConsumer();
     l.watch(c.consumer, "topology");
-    c.emit(EVENTS.CRASH, { error: new Error("a restarting crash"), restart: true });
-    assert.equal(l.live(), true, "kafkajs restarts it: still alive");
-    c.emit(EVENTS.CRASH, { error: new Error("group authorization failed"), restart: false });
+    l.fail("topology", new Error("group authorization failed"));
     assert.equal(l.live(), false);
-    assert.deepEqual(deaths, ["consumer topology crashed and will not restart: group authorization failed"]);
+    assert.deepEqual(deaths, ["consumer topology failed: group authorization failed"]);
   });
 
-  it("does not count a consumer stopped cleanly", () => {
+  it("follows the member's newest consumer only: signs of a replaced one do not count", () => {
+    let now = 0;
+    const l = new Liveness(
+      () => {},
+      1_000,
+      () => now,
+    );
+    const old = fakeConsumer();
+    l.watch(old.consumer, "sink");
+    now = 500;
+    const replacement = fakeConsumer();
+    l.watch(replacement.consumer, "sink");
+    now = 1_400;
+    old.emit(EVENTS.HEARTBEAT);
+    now = 1_600;
+    assert.deepEqual(l.problems(), ["sink silent for 1 s"]);
+  });
+
+  it("does not count a member stopped cleanly", () => {
     let now = 0;
     const l = new Liveness(
       () => {},
@@ -73,7 +87,7 @@ describe("liveness (/healthz)", () => {
     );
     const c = fakeConsumer();
     l.watch(c.consumer, "sink");
-    c.emit(EVENTS.STOP);
+    l.forget("sink");
     now = 10_000;
     assert.equal(l.live(), true);
   });
