@@ -1,7 +1,7 @@
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
 import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
-import { InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
+import { ConfigError, InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { BACKOFF, retry } from "../retry.js";
 import { type CountGuard, countGuard } from "./count-guard.js";
 import { DecimalType } from "./decimal-type.js";
@@ -266,6 +266,22 @@ export class AvroCodec {
       }
       return id;
     });
+  }
+
+  /**
+   * Resolves once the registry answers; a TransientInfraError while it cannot be reached or
+   * fails, a ConfigError when it refuses our credentials (waiting will not change that).
+   */
+  async reachable(): Promise<void> {
+    const res = await fetch(`${this.config.url.replace(/\/$/, "")}/config`, {
+      headers: { Accept: "application/vnd.schemaregistry.v1+json", ...this.authHeader() },
+      signal: AbortSignal.timeout(this.requestPolicy.deadlineMs),
+    }).catch((e: unknown) => {
+      throw new TransientInfraError(`schema registry unreachable: ${(e as Error).message}`, { cause: e });
+    });
+    if (res.status === 401 || res.status === 403)
+      throw new ConfigError(`schema registry refuses the credentials: HTTP ${res.status}`);
+    if (!res.ok) throw new TransientInfraError(`schema registry: HTTP ${res.status}`);
   }
 
   // The client compares the subject's compatibility with its own option and throws on a

@@ -5,7 +5,7 @@ import { ALL_SOURCE_TOPICS, CDC_TOPICS } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
 import { formatDuration, startProgress } from "./progress.js";
 import { type ReplaySummary, ReplayTally } from "./replay-tally.js";
-import { migrateDatabase, runtime } from "./runtime.js";
+import { awaitServices, migrateDatabase, runtime } from "./runtime.js";
 import { SinkChild } from "./sink-child.js";
 
 export type { ReplaySummary };
@@ -29,10 +29,13 @@ export async function replayCommand(
   const tally = new ReplayTally();
   const started = Date.now();
   const pool = resources.pool();
+  await Promise.all([
+    awaitServices(resources, config.STARTUP_WAIT_MS),
+    opts.migrate ? migrateDatabase(pool, config.STARTUP_WAIT_MS) : undefined,
+  ]);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if (opts.migrate) await migrateDatabase(pool, config.STARTUP_WAIT_MS);
     const source = await pendingRanges(admin, groups(config).topology, ALL_SOURCE_TOPICS);
     const total = rangeTotal(source);
     log.info({ total, partitions: source.size }, "replay: source events to process");

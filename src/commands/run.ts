@@ -3,7 +3,7 @@ import { primeCounters } from "../metrics.js";
 import { SinkService } from "../sinks/sink-service.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import { PostingService } from "../topology/posting-service.js";
-import { migrateDatabase, onShutdownSignal, runtime, serveMetrics } from "./runtime.js";
+import { awaitServices, migrateDatabase, onShutdownSignal, runtime, serveMetrics } from "./runtime.js";
 import { SinkChild } from "./sink-child.js";
 
 export interface RunOptions {
@@ -47,6 +47,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   });
   sinkProcess?.failure.catch((e: Error) => fatal(e.message));
   try {
+    await awaitServices(resources, config.STARTUP_WAIT_MS);
     await Promise.all([posting?.start(), sink?.start()]);
   } catch (e) {
     // Not a half-started process that answers /healthz and is never ready: stop, exit 1, be restarted.

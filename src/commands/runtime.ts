@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
 import { type Config, configWarnings, loadConfig } from "../config.js";
-import { TransientInfraError } from "../errors.js";
+import { classify } from "../failures.js";
 import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
 import { log } from "../log.js";
@@ -41,16 +41,48 @@ export type Runtime = ReturnType<typeof runtime>;
  * instance starts) instead of exiting on the first refused connection.
  */
 export async function migrateDatabase(pool: pg.Pool, waitMs: number): Promise<void> {
-  const { applied } = await retry(() => migrate(pool, log), {
+  const { applied } = await whileStarting("Postgres", () => migrate(pool, log), waitMs);
+  log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
+}
+
+/**
+ * Waits up to `waitMs` until the broker and the schema registry answer (a stack restarting as
+ * the instance starts), so that a start in the middle of an outage is not an exit. A refusal of
+ * who we are (credentials, certificates, authorization) ends the wait at once.
+ */
+export async function awaitServices(r: Pick<Runtime, "kafka" | "codec">, waitMs: number): Promise<void> {
+  await Promise.all([
+    whileStarting(
+      "the Kafka cluster",
+      async () => {
+        const admin = r.kafka.admin();
+        await admin.connect();
+        try {
+          await admin.listTopics();
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      waitMs,
+    ),
+    whileStarting("the schema registry", () => r.codec.reachable(), waitMs),
+  ]);
+}
+
+/** `attempt` again and again while what it needs is down (an outage), for at most `waitMs`. */
+function whileStarting<T>(what: string, attempt: () => Promise<T>, waitMs: number): Promise<T> {
+  let waiting = false;
+  return retry(attempt, {
     ...BACKOFF.startup,
     deadlineMs: waitMs,
     retryIf: (e) => {
-      if (!(e instanceof TransientInfraError)) return false;
-      log.warn({ err: e.message }, "Postgres unreachable at start; waiting for it");
+      if (classify(e) !== "outage") return false;
+      if (!waiting)
+        log.warn({ err: (e as Error).message, waitMs }, `${what} unreachable at start; waiting for it`);
+      waiting = true;
       return true;
     },
   });
-  log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
 }
 
 export async function serveMetrics(

@@ -146,7 +146,7 @@ function alive(pid: number): boolean {
 }
 
 describe("finance-posting run: a start that fails ends the process, to be restarted", () => {
-  it("exits 1 when it cannot start (the registry unreachable), rather than answer /healthz and never be ready", async () => {
+  it("exits 1 when it cannot start (the registry unreachable past STARTUP_WAIT_MS), rather than answer /healthz and never be ready", async () => {
     const db = await createThrowawayDb();
     try {
       const config = testConfig({ DATABASE_URL: db.url });
@@ -155,6 +155,7 @@ describe("finance-posting run: a start that fails ends the process, to be restar
       const child = startRun(
         runEnv(db.url, config.CONSUMER_GROUP, PORT + 2, {
           SCHEMA_REGISTRY_URL: `http://127.0.0.1:${nothingListens}/apis/ccompat/v7`,
+          STARTUP_WAIT_MS: "1500",
         }),
         (text) => {
           stderr += text;
