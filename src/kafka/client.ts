@@ -29,10 +29,21 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
  */
 const OPERATOR_MUST_ACT = /authenticat|authoriz|SASL|SSL|TLS|certificate|access denied|not allowed/i;
 
+/**
+ * The group's routine answers while members come and go: each member hears them on every
+ * heartbeat of every rebalance (hundreds of lines a minute in a rolling deploy). The member
+ * handles them (`GroupMember`); `finance_rebalance_seconds` shows what they cost.
+ */
+const ROUTINE_GROUP_ANSWER =
+  /group is rebalancing|coordinator is not aware of this member|coordinator is loading|not the correct coordinator|generation id is not valid|specified group generation id/i;
+
 export function kafkaLogLevel(level: number, entry: { message: string; error?: unknown }) {
   const racedCreation =
     entry.message.startsWith("Response CreateTopics") && entry.error === "Topic creation errors";
   if (racedCreation) return "debug";
+  if (ROUTINE_GROUP_ANSWER.test(`${entry.message} ${String(entry.error ?? "")}`)) {
+    return entry.message.startsWith("Response ") ? "debug" : "info";
+  }
   const mapped = LEVELS[level] ?? "info";
   if (mapped !== "error") return mapped;
   return OPERATOR_MUST_ACT.test(`${entry.message} ${String(entry.error ?? "")}`) ? "error" : "warn";

@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { logLevel } from "kafkajs";
 import { kafkaLogLevel } from "../../src/kafka/client.js";
 
-/** ERROR is for what an operator must act on; what kafkajs retries is a warning (issue 21). */
+/**
+ * ERROR is for what an operator must act on; what kafkajs retries is a warning; the group's
+ * routine answers during rebalances are debug (issue 21).
+ */
 describe("kafkajs log lines at the project's levels", () => {
   const cases: [string, number, { message: string; error?: unknown }, string][] = [
     [
@@ -13,7 +16,25 @@ describe("kafkajs log lines at the project's levels", () => {
         message: "Response JoinGroup(key: 11, version: 5)",
         error: "The group is rebalancing, so a rejoin is needed",
       },
-      "warn",
+      "debug",
+    ],
+    [
+      "kafkajs re-joining after a rebalance (the member's own line)",
+      logLevel.WARN,
+      {
+        message: "The group is rebalancing, re-joining",
+        error: "The group is rebalancing, so a rejoin is needed",
+      },
+      "info",
+    ],
+    [
+      "a coordinator loading after a broker restart",
+      logLevel.ERROR,
+      {
+        message: "Response InitProducerId(key: 22, version: 1)",
+        error: "The coordinator is loading and hence can't process requests for this group",
+      },
+      "debug",
     ],
     [
       "a member the coordinator forgot",
@@ -22,7 +43,7 @@ describe("kafkajs log lines at the project's levels", () => {
         message: "Response Heartbeat(key: 12, version: 3)",
         error: "The coordinator is not aware of this member",
       },
-      "warn",
+      "debug",
     ],
     [
       "a coordinator moving",
@@ -69,7 +90,12 @@ describe("kafkajs log lines at the project's levels", () => {
       { message: "Connection error: self-signed certificate in certificate chain" },
       "error",
     ],
-    ["a warning stays a warning", logLevel.WARN, { message: "The group is rebalancing" }, "warn"],
+    [
+      "a warning stays a warning",
+      logLevel.WARN,
+      { message: "Failed to connect to seed broker, trying another broker from the list" },
+      "warn",
+    ],
     ["info stays info", logLevel.INFO, { message: "Consumer has joined the group" }, "info"],
   ];
   for (const [what, level, entry, expected] of cases) {
