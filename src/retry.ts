@@ -16,8 +16,11 @@ export interface Backoff {
 export const BACKOFF = {
   /** A batch whose work met an outage: tried again while the member keeps its partitions. */
   batchOutage: { initialMs: 500, maxMs: 5_000 },
-  /** A group member whose consumer crashed: a new consumer joins after this pause. */
-  memberRestart: { initialMs: 1_000, maxMs: 30_000 },
+  /**
+   * A group member whose consumer crashed: a new consumer joins after this pause. Short: each
+   * try already waits out kafkajs' own connection retries, and partitions wait for the member.
+   */
+  memberRestart: { initialMs: 500, maxMs: 5_000 },
   /** Postgres, the broker and the registry while the process starts (bounded by STARTUP_WAIT_MS). */
   startup: { initialMs: 250, maxMs: 5_000 },
   /** Postgres while kept reference versions are loaded or saved. */

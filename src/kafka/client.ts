@@ -198,6 +198,8 @@ export function createProducer(kafka: Kafka): Producer {
     idempotent: true,
     allowAutoTopicCreation: false,
     createPartitioner: RememberingPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 30_000 },
+    // At most 5 s between tries: after a broker restart, a send must not sleep on for half a
+    // minute while the partition it holds waits (and its group with it).
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
 }
