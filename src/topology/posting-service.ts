@@ -89,15 +89,15 @@ export class PostingService {
     } finally {
       await admin.disconnect();
     }
-    if (sources === null || this.stopping.signal.aborted) return;
+    if (sources === null || (await this.stoppedWhileStarting())) return;
     const voucherSchemaId = await codec.register(
       valueSubject(VOUCHER_TOPIC),
       loadSchema(valueSubject(VOUCHER_TOPIC)),
     );
-    if (this.stopping.signal.aborted) return;
+    if (await this.stoppedWhileStarting()) return;
     await this.feed.start();
     await this.sender.connect();
-    if (this.stopping.signal.aborted) return;
+    if (await this.stoppedWhileStarting()) return;
     if (sources.length === 0) return log.info("replay: no source topic exists; nothing to consume");
     // Built once: a batch carries its own hold (heartbeat, and the signal to let go).
     const topology = postingTopology({
@@ -159,6 +159,16 @@ export class PostingService {
       if (this.stopping.signal.aborted) return null;
       throw e;
     }
+  }
+
+  /**
+   * A stop that came while start() was under way (SIGTERM right after a restart): start undoes
+   * what it has started since — the producer it connected after the stop — so nothing keeps running.
+   */
+  private async stoppedWhileStarting(): Promise<boolean> {
+    if (!this.stopping.signal.aborted) return false;
+    await this.stop();
+    return true;
   }
 
   /**
