@@ -123,6 +123,7 @@ describe("a failing start never prints a password (stdout and stderr of `run`)",
       "Kafka unreachable with SASL (no migration), passwords everywhere",
       ({ db, kafka }) => ({
         METRICS_PORT: "0",
+        STARTUP_WAIT_MS: "1000", // gives up on the broker after a second, not the default two minutes
         DATABASE_URL: `postgres://app:${DB_SECRET}@127.0.0.1:${db}/books`,
         KAFKA_BROKERS: `127.0.0.1:${kafka}`,
         KAFKA_RETRIES: "0",
