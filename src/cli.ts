@@ -12,7 +12,7 @@ import {
   type SimulateFlags,
 } from "./dev-tools.js";
 import { ConfigError, type DeadLetterReason } from "./errors.js";
-import { log } from "./log.js";
+import { createLogger } from "./log.js";
 
 /** The help's "Environment:" section, generated from the config schema's descriptions. */
 function environmentHelp(command: Command): string {
@@ -66,7 +66,7 @@ export function buildCli(): Command {
       const resources = runtime();
       const pool = resources.pool();
       try {
-        await migrateDatabase(pool, resources.config.STARTUP_WAIT_MS);
+        await migrateDatabase(pool, resources.config.STARTUP_WAIT_MS, resources.log);
       } finally {
         await pool.end();
       }
@@ -191,6 +191,8 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`finance-posting: ${redact(e.message, secrets)}\n`);
       process.exit(2);
     }
+    // The command's own logger is out of reach here: one for this last line.
+    const log = createLogger();
     log.fatal({ err: withoutSecrets(e, secrets) }, "failed");
     log.flush();
     process.exitCode = 1;

@@ -31,7 +31,7 @@ export async function replayCommand(
   const pool = resources.pool();
   await Promise.all([
     awaitServices(resources, config.STARTUP_WAIT_MS),
-    opts.migrate ? migrateDatabase(pool, config.STARTUP_WAIT_MS) : undefined,
+    opts.migrate ? migrateDatabase(pool, config.STARTUP_WAIT_MS, log) : undefined,
   ]);
   const admin = kafka.admin();
   await admin.connect();

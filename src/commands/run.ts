@@ -27,18 +27,18 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   // Both halves: the sink in a process of its own, so that under a backlog each has a core.
   const sinkProcess = opts.topology && opts.sink ? new SinkChild({ env: process.env, log }) : null;
   const metricsServer = await serveMetrics(
-    config,
+    resources,
     { live: () => liveness.live() && (sinkProcess?.live() ?? true), ready: () => ready },
     // Before it starts and once it has stopped, the sink process has no metrics to add.
     async () => (sinkProcess ? [await sinkProcess.metrics().catch(() => [])] : []),
   );
   // The topology needs Postgres too, for dead letters too large for their topic.
   const pool = resources.pool();
-  if (opts.migrate) await migrateDatabase(pool, config.STARTUP_WAIT_MS);
+  if (opts.migrate) await migrateDatabase(pool, config.STARTUP_WAIT_MS, log);
 
   const posting = opts.topology ? new PostingService({ ...resources, pool, liveness }) : null;
   const sink = sinkProcess ?? (opts.sink ? new SinkService({ ...resources, pool, liveness }) : null);
-  fatal = onShutdownSignal(config.SHUTDOWN_TIMEOUT_MS, async () => {
+  fatal = onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
     ready = false;
     await Promise.all([posting?.stop(), sink?.stop()]);
     await pool.end();

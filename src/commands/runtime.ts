@@ -1,19 +1,23 @@
 import type { Server } from "node:http";
 import pg from "pg";
 import { AvroCodec } from "../avro/codec.js";
-import { type Config, configWarnings, loadConfig } from "../config.js";
+import { configWarnings, loadConfig } from "../config.js";
 import { classify } from "../failures.js";
 import { limitHeapGrowth } from "../heap.js";
 import { createKafka } from "../kafka/client.js";
-import { log } from "../log.js";
-import { type Health, type MetricsJson, metrics, startMetricsServer } from "../metrics.js";
+import { createLogger, type Logger } from "../log.js";
+import { createMetrics, type Health, type MetricsJson, startMetricsServer } from "../metrics.js";
 import { BACKOFF, retry } from "../retry.js";
 import { migrate } from "../sinks/migrate.js";
 
-/** What every long-running command needs, built once from the validated environment. */
+/**
+ * What every long-running command needs, built once from the validated environment: the
+ * composition root, where the process's logger and metrics are created and handed out.
+ */
 export function runtime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(env);
-  log.level = config.LOG_LEVEL;
+  const log = createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
   for (const warning of configWarnings(config)) log.warn(warning);
   limitHeapGrowth(config.HEAP_GROWTH_PERCENT);
   const auth =
@@ -40,8 +44,8 @@ export type Runtime = ReturnType<typeof runtime>;
  * Migrates, waiting up to `waitMs` while Postgres is unreachable (a database restarting as the
  * instance starts) instead of exiting on the first refused connection.
  */
-export async function migrateDatabase(pool: pg.Pool, waitMs: number): Promise<void> {
-  const { applied } = await whileStarting("Postgres", () => migrate(pool, log), waitMs);
+export async function migrateDatabase(pool: pg.Pool, waitMs: number, log: Logger): Promise<void> {
+  const { applied } = await whileStarting(log, "Postgres", () => migrate(pool, log), waitMs);
   log.info({ applied }, applied.length ? "database migrated" : "database schema is current");
 }
 
@@ -50,9 +54,13 @@ export async function migrateDatabase(pool: pg.Pool, waitMs: number): Promise<vo
  * the instance starts), so that a start in the middle of an outage is not an exit. A refusal of
  * who we are (credentials, certificates, authorization) ends the wait at once.
  */
-export async function awaitServices(r: Pick<Runtime, "kafka" | "codec">, waitMs: number): Promise<void> {
+export async function awaitServices(
+  r: Pick<Runtime, "kafka" | "codec" | "log">,
+  waitMs: number,
+): Promise<void> {
   await Promise.all([
     whileStarting(
+      r.log,
       "the Kafka cluster",
       async () => {
         const admin = r.kafka.admin();
@@ -65,12 +73,12 @@ export async function awaitServices(r: Pick<Runtime, "kafka" | "codec">, waitMs:
       },
       waitMs,
     ),
-    whileStarting("the schema registry", () => r.codec.reachable(), waitMs),
+    whileStarting(r.log, "the schema registry", () => r.codec.reachable(), waitMs),
   ]);
 }
 
 /** `attempt` again and again while what it needs is down (an outage), for at most `waitMs`. */
-function whileStarting<T>(what: string, attempt: () => Promise<T>, waitMs: number): Promise<T> {
+function whileStarting<T>(log: Logger, what: string, attempt: () => Promise<T>, waitMs: number): Promise<T> {
   let waiting = false;
   return retry(attempt, {
     ...BACKOFF.startup,
@@ -85,13 +93,20 @@ function whileStarting<T>(what: string, attempt: () => Promise<T>, waitMs: numbe
   });
 }
 
+/** The metrics server on METRICS_HOST and METRICS_PORT (none when the port is 0). */
 export async function serveMetrics(
-  config: Config,
+  { config, log, metrics }: Pick<Runtime, "config" | "log" | "metrics">,
   health: Health,
   others?: () => Promise<MetricsJson[]>,
 ): Promise<Server | null> {
   if (config.METRICS_PORT === 0) return null;
-  const server = await startMetricsServer(config.METRICS_PORT, health, others, config.METRICS_HOST);
+  const server = await startMetricsServer(
+    metrics.registry,
+    config.METRICS_PORT,
+    health,
+    others,
+    config.METRICS_HOST,
+  );
   const address = server.address();
   const host = typeof address === "object" && address ? address.address : config.METRICS_HOST;
   log.info({ host, port: config.METRICS_PORT }, "metrics on /metrics, health on /healthz and /readyz");
@@ -104,7 +119,11 @@ export async function serveMetrics(
  * restart), exiting 1 so an orchestrator restarts it. A second signal, or the timeout, exits
  * at once with 1.
  */
-export function onShutdownSignal(timeoutMs: number, stop: () => Promise<void>): (fatal: string) => void {
+export function onShutdownSignal(
+  log: Logger,
+  timeoutMs: number,
+  stop: () => Promise<void>,
+): (fatal: string) => void {
   let stopping = false;
   const shutdown = (why: { signal: string } | { fatal: string }) => {
     if (stopping) {

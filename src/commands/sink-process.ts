@@ -1,5 +1,4 @@
 import { Liveness } from "../liveness.js";
-import { registry } from "../metrics.js";
 import { SinkService } from "../sinks/sink-service.js";
 import { runtime } from "./runtime.js";
 import type { FromSink, ToSink } from "./sink-child.js";
@@ -11,7 +10,7 @@ import type { FromSink, ToSink } from "./sink-child.js";
  * dies for good, so the parent fails and is restarted.
  */
 const resources = runtime();
-const { log } = resources;
+const { log, metrics } = resources;
 const pool = resources.pool();
 const send = (m: FromSink) =>
   new Promise<void>((resolve) => {
@@ -55,7 +54,9 @@ process.on("message", (m: ToSink) => {
     const endOffsets = new Map(m.endOffsets.map(([k, v]) => [k, BigInt(v)] as const));
     void sink.reached(endOffsets).then(() => send({ type: "reached", id: m.id }));
   } else if (m.type === "metrics") {
-    void registry.getMetricsAsJSON().then((metrics) => send({ type: "metrics", id: m.id, metrics }));
+    void metrics.registry
+      .getMetricsAsJSON()
+      .then((json) => send({ type: "metrics", id: m.id, metrics: json }));
   }
 });
 // The parent gone without asking: stop cleanly; what was not committed is read again.

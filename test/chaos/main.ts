@@ -35,7 +35,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Partitioners } from "kafkajs";
 import { voucherIdOf } from "../../src/ids.js";
-import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import {
   ALL_SOURCE_TOPICS,
@@ -45,6 +44,7 @@ import {
   VOUCHER_TOPIC,
   valueSubject,
 } from "../../src/topics.js";
+import { log } from "../support/log.js";
 import {
   connectKafka,
   debezium,

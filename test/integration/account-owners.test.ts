@@ -4,10 +4,10 @@ import { after, before, describe, it } from "node:test";
 import type pg from "pg";
 import { seededAccountsFor } from "../../src/domain/accounts.js";
 import { accountsToPersist } from "../../src/enrich/cdc.js";
-import { log } from "../../src/log.js";
 import { upsertAccounts } from "../../src/sinks/account-writer.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { CDC_TOPICS } from "../../src/topics.js";
+import { log } from "../support/log.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /** SPEC §5 "Owners never change", as finance.account keeps them (the sink's copy of accounts). */

@@ -6,10 +6,10 @@ import { groups } from "../../src/config.js";
 import { TableFeed } from "../../src/enrich/table-feed.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { PostgresVersionStore } from "../../src/enrich/version-store.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { CDC_TOPICS, keySubject, valueSubject } from "../../src/topics.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { connectKafka, debezium, produce, type TestKafka, testConfig } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 

@@ -10,7 +10,6 @@ import { applyCdc } from "../../src/enrich/cdc.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { UndecodableError } from "../../src/errors.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
 import { loadSchema, readerOf } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import {
@@ -36,6 +35,7 @@ import { maxMessageBytes, publishCdcRows, publishInputs, registerVariants } from
 import { type VariantSchema, variantSchemas, variantSubject } from "../support/fuzz/variants.js";
 import { headerBytes } from "../support/fuzz/wire.js";
 import { FuzzWorld } from "../support/fuzz/world.js";
+import { log } from "../support/log.js";
 import {
   CDC_COMMIT_TIME,
   connectKafka,

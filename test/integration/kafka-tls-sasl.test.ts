@@ -11,11 +11,11 @@ import { AvroCodec } from "../../src/avro/codec.js";
 import { type ReplaySummary, replayCommand } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config.js";
 import { createConsumer, createKafka, createProducer, ensureTopics } from "../../src/kafka/client.js";
-import { log } from "../../src/log.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { createScratchDatabase } from "../../tools/bench/scratch-db.js";
 import { type CapturedLog, capturedLog } from "../support/captured-log.js";
+import { log } from "../support/log.js";
 import { deploymentOn, startGroupsAtEnd, type TestKafka } from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
-import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { MIGRATIONS, type Migration } from "../../src/sinks/migrations/index.js";
+import { log } from "../support/log.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 const dbs: ThrowawayDb[] = [];

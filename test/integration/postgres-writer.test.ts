@@ -7,7 +7,6 @@ import { insertDeadLetters } from "../../src/deadletter/store.js";
 import { seededAccountsFor } from "../../src/domain/accounts.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { TransientInfraError } from "../../src/errors.js";
-import { log } from "../../src/log.js";
 import { money } from "../../src/money.js";
 import { upsertAccounts } from "../../src/sinks/account-writer.js";
 import { contentHash } from "../../src/sinks/content-hash.js";
@@ -15,6 +14,7 @@ import { inTransaction } from "../../src/sinks/db.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { isTransientPgError } from "../../src/sinks/pg-errors.js";
 import { writeVoucherBatch } from "../../src/sinks/postgres-writer.js";
+import { log } from "../support/log.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { sampleVoucher } from "../support/vouchers.js";
 

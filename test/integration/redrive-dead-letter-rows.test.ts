@@ -4,10 +4,10 @@ import type pg from "pg";
 import { OVERSIZE_HEADER, REASON_HEADER } from "../../src/deadletter/headers.js";
 import { deadLetterAt, dlqRecord, type SourceRecord } from "../../src/deadletter/records.js";
 import { insertDeadLetters } from "../../src/deadletter/store.js";
-import { log } from "../../src/log.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { MIGRATIONS } from "../../src/sinks/migrations/index.js";
 import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
+import { log } from "../support/log.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /** A dead letter on finance.posting.dlq at `offset`, claiming `origin` in its headers. */

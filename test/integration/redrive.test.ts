@@ -12,10 +12,10 @@ import { deadLetterAt } from "../../src/deadletter/records.js";
 import { insertDeadLetters } from "../../src/deadletter/store.js";
 import type { DeadLetterReason } from "../../src/errors.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
 import { loadSchema } from "../../src/schemas.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import { log } from "../support/log.js";
 import {
   connectKafka,
   deploymentOn,

@@ -8,8 +8,6 @@ import { type Config, groups, loadConfig } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { voucherIdOf } from "../../src/ids.js";
 import { commitGroupOffsets } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS, SinkService } from "../../src/sinks/sink-service.js";
@@ -21,6 +19,8 @@ import {
   valueSubject,
 } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { connectKafka, deploymentOn, produce, type TestKafka } from "../support/pipeline.js";
 import {
   type PublishedScenario,

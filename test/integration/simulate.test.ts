@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Admin, Kafka } from "kafkajs";
 import { AvroCodec } from "../../src/avro/codec.js";
-import { log } from "../../src/log.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS } from "../../src/topics.js";
 import { simulateCommand } from "../../tools/simulate/command.js";
 import { type Dataset, type EventItem, generateDataset } from "../../tools/simulate/dataset.js";
 import { partitionOf, SIM_TOPICS } from "../../tools/simulate/encode.js";
 import { ensureSimulationTopics, publishDataset } from "../../tools/simulate/publish.js";
 import { comparable } from "../support/comparable.js";
+import { log } from "../support/log.js";
 import { ensureStack, type StackEndpoints, testKafka, uniqueName } from "../support/stack.js";
 
 /**

@@ -6,11 +6,11 @@ import type { SourceRecord } from "../../src/deadletter/records.js";
 import type { Account } from "../../src/domain/accounts.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { TransientInfraError } from "../../src/errors.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { flushSinkWork, type SinkWork } from "../../src/sinks/sink-flush.js";
 import { CDC_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { refusedVouchers, sampleVoucher } from "../support/vouchers.js";
 

@@ -9,7 +9,7 @@ import { awaitServices, migrateDatabase } from "../../src/commands/runtime.js";
 import { ConfigError, TransientInfraError } from "../../src/errors.js";
 import { classify } from "../../src/failures.js";
 import { createKafka } from "../../src/kafka/client.js";
-import { log } from "../../src/log.js";
+import { log } from "../support/log.js";
 import { testConfig } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
@@ -64,7 +64,7 @@ describe("a start waits for Postgres within STARTUP_WAIT_MS (real Postgres)", ()
     db = await createThrowawayDb();
     const port = await freePort();
     const started = Date.now();
-    const migrating = migrateDatabase(poolOn(port), 30_000);
+    const migrating = migrateDatabase(poolOn(port), 30_000, log);
     await sleep(1_500);
     relay = await relayTo(new URL(db.url), port);
     await migrating;
@@ -76,7 +76,7 @@ describe("a start waits for Postgres within STARTUP_WAIT_MS (real Postgres)", ()
   it("gives up after the wait, as a transient failure, so the process exits 1 and is restarted", async () => {
     const port = await freePort();
     const started = Date.now();
-    await assert.rejects(migrateDatabase(poolOn(port), 1_000), TransientInfraError);
+    await assert.rejects(migrateDatabase(poolOn(port), 1_000, log), TransientInfraError);
     const waited = Date.now() - started;
     assert.ok(waited >= 900 && waited < 10_000, `waited ${waited} ms`);
   });
@@ -103,6 +103,7 @@ describe("a start waits for the Kafka cluster and the schema registry within STA
       KAFKA_RETRIES: "0",
     });
     return {
+      log,
       kafka: createKafka(relayed, log),
       codec: new AvroCodec({ url: relayed.SCHEMA_REGISTRY_URL }),
       open: async () => {
@@ -144,7 +145,7 @@ describe("a start waits for the Kafka cluster and the schema registry within STA
       const started = Date.now();
       await assert.rejects(codec.reachable(), ConfigError);
       await assert.rejects(
-        awaitServices({ kafka: createKafka(testConfig(), log), codec }, 60_000),
+        awaitServices({ kafka: createKafka(testConfig(), log), codec, log }, 60_000),
         ConfigError,
       );
       assert.ok(Date.now() - started < 10_000);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { SinkService } from "../../src/sinks/sink-service.js";
 import { PostingService } from "../../src/topology/posting-service.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { connectKafka, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 

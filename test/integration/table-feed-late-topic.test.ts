@@ -5,9 +5,9 @@ import { groups } from "../../src/config.js";
 import { TableFeed } from "../../src/enrich/table-feed.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { ensureTopics } from "../../src/kafka/client.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { CDC_TOPICS } from "../../src/topics.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, scenarioIds } from "../support/scenario.js";
 

@@ -5,13 +5,13 @@ import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { seededAccountId, voucherIdOf } from "../../src/ids.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { money } from "../../src/money.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { comparable } from "../support/comparable.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import {
   connectKafka,
   endOffsetsOf,

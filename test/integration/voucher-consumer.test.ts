@@ -11,11 +11,11 @@ import {
 } from "../../examples/voucher-consumer.js";
 import { groups } from "../../src/config.js";
 import { commitGroupOffsets, startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
-import { metrics } from "../../src/metrics.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { ALL_SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 import { connectKafka, endOffsetsOf, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, publishEvents, SCENARIO, scenarioIds } from "../support/scenario.js";
 import { uniqueName } from "../support/stack.js";

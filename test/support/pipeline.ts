@@ -4,10 +4,10 @@ import { AvroCodec } from "../../src/avro/codec.js";
 import { type Config, groups, loadConfig } from "../../src/config.js";
 import { createKafka, ensureTopics } from "../../src/kafka/client.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
-import { log } from "../../src/log.js";
 import { CONTRACT_SUBJECTS, loadSchema } from "../../src/schemas.js";
 import { SINK_TOPICS } from "../../src/sinks/sink-service.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
+import { log } from "./log.js";
 import { ensureStack } from "./stack.js";
 
 /**

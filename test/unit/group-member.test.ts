@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { AbandonedError, TransientInfraError } from "../../src/errors.js";
 import { type BatchHandler, GroupMember, type GroupMemberOptions } from "../../src/kafka/group-member.js";
 import { Liveness } from "../../src/liveness.js";
-import { metrics } from "../../src/metrics.js";
+import { metrics } from "../support/metrics.js";
 
 /**
  * The consumer runtime's state machine against a fake kafkajs consumer: what it commits, how an

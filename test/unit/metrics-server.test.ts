@@ -6,6 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { serveMetrics } from "../../src/commands/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import { startMetricsServer } from "../../src/metrics.js";
+import { log } from "../support/log.js";
+import { metrics } from "../support/metrics.js";
 
 /** One request, its status, headers and body. */
 function call(port: number, method: string, path: string, host = "127.0.0.1") {
@@ -29,7 +31,7 @@ describe("metrics server: GET and HEAD only", () => {
   let server: Server;
   let port: number;
   before(async () => {
-    server = await startMetricsServer(0, health, async () => [], "127.0.0.1");
+    server = await startMetricsServer(metrics.registry, 0, health, async () => [], "127.0.0.1");
     port = (server.address() as AddressInfo).port;
   });
   after(() => server.close());
@@ -67,7 +69,7 @@ describe("metrics server: GET and HEAD only", () => {
 
 describe("metrics server: METRICS_HOST", () => {
   it("listens only on the host given", async () => {
-    const server = await startMetricsServer(0, health, async () => [], "127.0.0.1");
+    const server = await startMetricsServer(metrics.registry, 0, health, async () => [], "127.0.0.1");
     try {
       const address = server.address() as AddressInfo;
       assert.equal(address.address, "127.0.0.1");
@@ -77,11 +79,11 @@ describe("metrics server: METRICS_HOST", () => {
   });
 
   it("run's server listens on METRICS_HOST and METRICS_PORT", async () => {
-    const probe = await startMetricsServer(0, health, async () => [], "127.0.0.1");
+    const probe = await startMetricsServer(metrics.registry, 0, health, async () => [], "127.0.0.1");
     const free = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
     const server = await serveMetrics(
-      loadConfig({ METRICS_HOST: "127.0.0.1", METRICS_PORT: String(free) }),
+      { config: loadConfig({ METRICS_HOST: "127.0.0.1", METRICS_PORT: String(free) }), log, metrics },
       health,
     );
     assert.ok(server);
@@ -97,7 +99,7 @@ describe("metrics server: METRICS_HOST", () => {
   });
 
   it("listens on every interface when none is given", async () => {
-    const server = await startMetricsServer(0, health);
+    const server = await startMetricsServer(metrics.registry, 0, health);
     try {
       const address = server.address() as AddressInfo;
       assert.ok(["::", "0.0.0.0"].includes(address.address), address.address);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
 import { type Runtime, runtime } from "../../src/commands/runtime.js";
-import { groups } from "../../src/config.js";
+import { groups, loadConfig } from "../../src/config.js";
 import { startGroupAtEnd } from "../../src/kafka/group-offsets.js";
 import { ALL_CDC_TOPICS, ALL_SOURCE_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { createScratchDatabase } from "./scratch-db.js";
@@ -19,7 +19,10 @@ export interface BenchSetup {
  * unless kept.
  */
 export async function withBenchSetup<T>(keep: boolean, work: (s: BenchSetup) => Promise<T>): Promise<T> {
-  const scratch = await createScratchDatabase(runtime().config.DATABASE_URL, `finance_bench_${Date.now()}`);
+  const scratch = await createScratchDatabase(
+    loadConfig(process.env).DATABASE_URL,
+    `finance_bench_${Date.now()}`,
+  );
   const env = { ...process.env, DATABASE_URL: scratch.url, CONSUMER_GROUP: `bench-${randomUUID()}` };
   const bench = runtime(env);
   const admin = bench.kafka.admin();
