@@ -159,6 +159,9 @@ const ConfigSchema = z
     KAFKA_HEARTBEAT_INTERVAL_MS: intWithin(100, 600_000, 1_000).describe(
       "how often a consumer tells the group it is alive; at most a third of `KAFKA_SESSION_TIMEOUT_MS`",
     ),
+    KAFKA_REBALANCE_TIMEOUT_MS: intWithin(1_000, 1_800_000, 10_000).describe(
+      "how long the group waits, once a rebalance starts, for every member to join again before it goes on without those that did not (a member paused or cut off): the partitions of the whole group wait meanwhile. Members let go of their batches within a heartbeat interval, so it need not be long",
+    ),
     KAFKA_FETCH_MAX_BYTES: intWithin(1_024, 256 * MIB, 8 * 1024 * 1024, "256 MiB: memory").describe(
       "most bytes one fetch brings to the topology: with `KAFKA_PARTITION_FETCH_MAX_BYTES` it bounds the records in flight, and with them memory (the sink has `SINK_FETCH_MAX_BYTES`)",
     ),

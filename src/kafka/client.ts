@@ -137,6 +137,7 @@ export async function maxRecordBytes(admin: Admin, topics: readonly string[]): P
  */
 export interface ConsumerSettings {
   sessionTimeout: number;
+  rebalanceTimeout: number;
   heartbeatInterval: number;
   maxBytes: number;
   maxBytesPerPartition: number;
@@ -144,6 +145,7 @@ export interface ConsumerSettings {
 
 const groupTiming = (c: Config) => ({
   sessionTimeout: c.KAFKA_SESSION_TIMEOUT_MS,
+  rebalanceTimeout: c.KAFKA_REBALANCE_TIMEOUT_MS,
   heartbeatInterval: c.KAFKA_HEARTBEAT_INTERVAL_MS,
 });
 
@@ -162,6 +164,7 @@ export const sinkConsumerSettings = (c: Config): ConsumerSettings => ({
 
 const DEFAULT_SETTINGS: ConsumerSettings = {
   sessionTimeout: 10_000,
+  rebalanceTimeout: 10_000,
   heartbeatInterval: 1_000,
   maxBytes: 8 * 1024 * 1024,
   maxBytesPerPartition: 512 * 1024,

@@ -195,7 +195,10 @@ export class GroupMember {
       }
       this.generation = new Generation();
       this.delays.reset();
-      this.o.log.debug({ member: name, joinMs: payload.duration }, "joined the group");
+      this.o.log.info(
+        { member: name, joinMs: payload.duration, partitions: assigned(payload.memberAssignment) },
+        `${name}: joined the group`,
+      );
     });
     // kafkajs never restarts a consumer of ours (see createConsumer): the member does.
     consumer.on(e.CRASH, ({ payload }) => this.crashed(consumer, payload.error));
@@ -309,11 +312,21 @@ export class GroupMember {
     try {
       await payload.heartbeat();
     } catch (e) {
-      if (classify(e) === "revoked") generation.end(e);
+      if (classify(e) === "revoked") {
+        this.o.log.info(
+          { member: this.o.name, why: (e as Error).message },
+          `${this.o.name}: letting go of its batches`,
+        );
+        generation.end(e);
+      }
       // Anything else (an outage) the next fetch or commit finds, and kafkajs deals with it.
     }
   }
 }
+
+/** How many partitions an assignment holds. */
+const assigned = (assignment: Record<string, number[]> | undefined): number =>
+  Object.values(assignment ?? {}).reduce((n, partitions) => n + partitions.length, 0);
 
 /** Disconnects, leaving the group; a consumer already gone (a crash, a dead broker) is fine. */
 const leave = (consumer: Consumer): Promise<void> => consumer.disconnect().catch(() => undefined);

@@ -21,11 +21,14 @@ describe("consumer fetch sizes", () => {
       SINK_FETCH_MAX_BYTES: "4096",
       SINK_PARTITION_FETCH_MAX_BYTES: "2048",
       KAFKA_SESSION_TIMEOUT_MS: "12000",
+      KAFKA_REBALANCE_TIMEOUT_MS: "7000",
     });
     const sink = sinkConsumerSettings(config);
     assert.equal(sink.maxBytes, 4096);
     assert.equal(sink.maxBytesPerPartition, 2048);
     assert.equal(sink.sessionTimeout, 12_000);
+    assert.equal(sink.rebalanceTimeout, 7_000);
+    assert.equal(topologyConsumerSettings(config).rebalanceTimeout, 7_000);
     assert.equal(topologyConsumerSettings(config).maxBytes, 8 * 1024 * 1024);
   });
 });
