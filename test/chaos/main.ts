@@ -24,6 +24,9 @@
  *   eval "$(env -u KAFKA_BROKERS -u SCHEMA_REGISTRY_URL bash scripts/stack.sh up)"
  *   npm run test:chaos -- --storm; bash scripts/stack.sh down
  *
+ * CHAOS_INSTANCE_LOG_LEVEL=info keeps the instances' group joins and let-gos in their logs
+ * (default warn).
+ *
  * It lives in a world of its own: a throwaway database, a unique CONSUMER_GROUP whose groups
  * start at the current end of the shared topics, unique merchants with their own CDC rows.
  */
@@ -270,7 +273,7 @@ async function main(): Promise<number> {
       SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
       DATABASE_URL: db.url,
       CONSUMER_GROUP: prefix,
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.CHAOS_INSTANCE_LOG_LEVEL ?? "warn",
       RESOLVE_TIMEOUT_MS: "500",
     };
     const f = new Fleet({
