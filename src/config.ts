@@ -181,7 +181,7 @@ const ConfigSchema = z
       "how long a stop (finish in-flight batches, flush, commit) may take before the process exits 1",
     ),
     STARTUP_WAIT_MS: intWithin(0, TIMER_MAX_MS, 120_000, "Node's timer limit").describe(
-      "how long a start waits for an unreachable Postgres (the migration, a restart of the database) before it exits 1 to be restarted",
+      "how long a start waits for an unreachable Postgres, Kafka cluster or schema registry (a restart of one of them as the instance starts) before it exits 1 to be restarted; credentials they refuse end the wait at once",
     ),
   })
   .superRefine((c, ctx) => {
