@@ -4,7 +4,7 @@ import { TimeoutMiddleware } from "mappersmith/middleware/timeout";
 import { ConfigError, InvalidPayloadError, TransientInfraError, UndecodableError } from "../errors.js";
 import { BACKOFF, retry } from "../retry.js";
 import { type CountGuard, countGuard } from "./count-guard.js";
-import { DecimalType } from "./decimal-type.js";
+import { DecimalType, MoneyTextType } from "./decimal-type.js";
 import { WideLongType } from "./reader-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
@@ -87,6 +87,8 @@ export class AvroCodec {
   /** Per reader type: the resolver from each writer schema id, or why there is none. */
   private readonly resolvers = new Map<avro.Type, Map<number, Resolver | InvalidPayloadError>>();
   private readonly requestPolicy: RequestPolicy;
+  /** Per writer type: the same schema with decimals as money's text (decodeMoneyText). */
+  private readonly moneyTextTypes = new WeakMap<avro.Type, avro.Type>();
 
   constructor(private readonly config: RegistryConfig) {
     this.requestPolicy = {
@@ -164,16 +166,45 @@ export class AvroCodec {
    * the reader lacks are dropped, and a writer that cannot be resolved is INVALID_PAYLOAD.
    */
   decode<T = unknown>(value: Buffer | null, reader?: avro.Type): T {
+    const writer = this.writerOf(value);
+    const id = schemaIdOf(value) as number;
+    if (!reader) return this.read(id, writer, value as Buffer, writer);
+    return this.read(id, writer, value as Buffer, reader, this.resolverFor(reader, id, writer));
+  }
+
+  /**
+   * Decodes with the writer's schema, decimals as money's exact text (MoneyTextType) rather
+   * than decimal.js: for a reader that only copies and hashes amounts (the sink).
+   */
+  decodeMoneyText<T = unknown>(value: Buffer | null): T {
+    const writer = this.writerOf(value);
+    let textual = this.moneyTextTypes.get(writer);
+    if (!textual) {
+      textual = avro.Type.forSchema(writer.schema({ exportAttrs: true }), {
+        ...writerOptions(),
+        logicalTypes: { decimal: MoneyTextType },
+      });
+      this.moneyTextTypes.set(writer, textual);
+    }
+    return this.read(schemaIdOf(value) as number, writer, value as Buffer, textual);
+  }
+
+  /** The writer type of a framed value, or UNDECODABLE. */
+  private writerOf(value: Buffer | null): avro.Type {
     const id = schemaIdOf(value);
     if (value === null || id === null) throw new UndecodableError("not Avro in the registry wire format");
     const writer = this.types.get(id);
     if (!writer) throw new UndecodableError(`unknown schema id ${id}`);
-    const resolver = reader ? this.resolverFor(reader, id, writer) : undefined;
+    return writer;
+  }
+
+  /** Reads a value of writer schema `id` as `type` (through `resolver`), its counts checked first. */
+  private read<T>(id: number, writer: avro.Type, value: Buffer, type: avro.Type, resolver?: Resolver): T {
     try {
       const body = value.subarray(HEADER_LENGTH);
       // Every count checked against the bytes before avsc, which trusts them, reads any.
       this.guardOf(writer)?.(body);
-      return (reader && resolver ? reader.fromBuffer(body, resolver) : writer.fromBuffer(body)) as T;
+      return type.fromBuffer(body, resolver) as T;
     } catch (e) {
       throw new UndecodableError(`Avro payload does not match schema id ${id}: ${(e as Error).message}`, {
         cause: e,

@@ -1,5 +1,10 @@
 import { moneyDefect } from "../money.js";
-import { balanceProblems, type Voucher } from "./voucher.js";
+import { balanceProblems, type LedgerLine, type Voucher } from "./voucher.js";
+
+/** A voucher's fields other than its amounts, which every form of a voucher shares. */
+export type VoucherShape = Omit<Voucher, "amount" | "lines"> & {
+  lines: readonly Pick<LedgerLine, "lineNo" | "accountId" | "accountCode">[];
+};
 
 /** The last instant the contract allows and Postgres timestamptz holds: 9999-12-31T23:59:59.999Z. */
 export const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -12,7 +17,7 @@ function textProblem(text: unknown): string | null {
 }
 
 /** A voucher's text fields, each with the name a defect gives it. */
-const TEXT_FIELDS: readonly (readonly [string, (v: Voucher) => unknown])[] = [
+const TEXT_FIELDS: readonly (readonly [string, (v: VoucherShape) => unknown])[] = [
   ["voucherId", (v) => v.voucherId],
   ["idempotencyKey", (v) => v.idempotencyKey],
   ["merchantId", (v) => v.merchantId],
@@ -34,7 +39,7 @@ const TEXT_FIELDS: readonly (readonly [string, (v: Voucher) => unknown])[] = [
  * every voucher in the topology and again in the sink, so it allocates nothing unless it
  * finds something.
  */
-function addTextDefects(v: Voucher, defects: string[]): void {
+function addTextDefects(v: VoucherShape, defects: string[]): void {
   for (const [what, field] of TEXT_FIELDS) {
     const problem = textProblem(field(v));
     if (problem) defects.push(`${what} ${problem}`);
@@ -62,9 +67,18 @@ export function voucherDefects(v: Voucher): string[] {
     if (defect) defects.push(`line ${l.lineNo} ${defect}`);
   }
   if (defects.length === 0) defects.push(...balanceProblems(v));
+  addShapeDefects(v, defects);
+  return defects;
+}
+
+/**
+ * Adds to `defects` what voucherDefects finds outside the amounts: text Postgres cannot hold,
+ * a time outside timestamptz. For a voucher whose amounts are checked another way (the sink's,
+ * as exact text).
+ */
+export function addShapeDefects(v: VoucherShape, defects: string[]): void {
   addTextDefects(v, defects);
   if (!Number.isInteger(v.occurredAt) || v.occurredAt < 0 || v.occurredAt > LAST_INSTANT) {
     defects.push(`occurredAt ${String(v.occurredAt)} is outside 1970-01-01 .. 9999-12-31`);
   }
-  return defects;
 }

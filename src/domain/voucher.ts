@@ -77,25 +77,55 @@ export const WALK_IN_CUSTOMER: Party = {
 };
 export const NO_PARTY: Party = { type: "NONE", id: null, name: null };
 
+/**
+ * Arithmetic on a voucher's amounts of type A, in sums of type S: decimal.js in the posting
+ * rules, exact scaled integers in the sink, which carries amounts as text.
+ */
+export interface AmountArithmetic<A, S> {
+  zero: S;
+  of(amount: A): S;
+  plus(a: S, b: S): S;
+  isPositive(s: S): boolean;
+  equals(a: S, b: S): boolean;
+  format(s: S): string;
+}
+
+const DECIMALS: AmountArithmetic<Money, Money> = {
+  zero: ZERO,
+  of: (a) => a,
+  plus: (a, b) => a.plus(b),
+  isPositive: (s) => s.greaterThan(ZERO),
+  equals: (a, b) => a.equals(b),
+  format: formatMoney,
+};
+
 /** Why a voucher does not balance (SPEC §3), or nothing when it does. One pass: it runs for every voucher. */
 export function balanceProblems(v: Voucher): string[] {
-  let debits = ZERO;
-  let credits = ZERO;
+  return balanceProblemsOf(v, DECIMALS);
+}
+
+/** balanceProblems of a voucher whose amounts are of type A. */
+export function balanceProblemsOf<A, S>(
+  v: { amount: A; lines: readonly { lineNo: number; side: string; amount: A }[] },
+  m: AmountArithmetic<A, S>,
+): string[] {
+  let debits = m.zero;
+  let credits = m.zero;
   let nonPositive = false;
   let misnumbered = false;
   v.lines.forEach((l, i) => {
-    if (l.side === "DEBIT") debits = debits.plus(l.amount);
-    else if (l.side === "CREDIT") credits = credits.plus(l.amount);
-    if (!l.amount.greaterThan(ZERO)) nonPositive = true;
+    const amount = m.of(l.amount);
+    if (l.side === "DEBIT") debits = m.plus(debits, amount);
+    else if (l.side === "CREDIT") credits = m.plus(credits, amount);
+    if (!m.isPositive(amount)) nonPositive = true;
     if (l.lineNo !== i + 1) misnumbered = true;
   });
   const problems: string[] = [];
   if (v.lines.length < 2) problems.push("fewer than two lines");
   if (nonPositive) problems.push("a line amount is not positive");
-  if (!debits.equals(credits))
-    problems.push(`debits ${formatMoney(debits)} != credits ${formatMoney(credits)}`);
-  if (!debits.equals(v.amount))
-    problems.push(`debits ${formatMoney(debits)} != amount ${formatMoney(v.amount)}`);
+  if (!m.equals(debits, credits)) problems.push(`debits ${m.format(debits)} != credits ${m.format(credits)}`);
+  const amount = m.of(v.amount);
+  if (!m.equals(debits, amount)) problems.push(`debits ${m.format(debits)} != amount ${m.format(amount)}`);
   if (misnumbered) problems.push("line numbers are not 1..n");
   return problems;
 }

@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import type { Voucher } from "../domain/voucher.js";
 import { formatMoney, type Money, money } from "../money.js";
+import { isMoneyText } from "./voucher-json.js";
 
 /**
  * What a voucher's content is made of, whether it comes from the posting rules (amounts as
@@ -20,7 +21,9 @@ export type VoucherContent = Omit<Voucher, "amount" | "lines" | "origin" | "occu
 /** Hashes of this layout carry the prefix; a stored hash without it is of the legacy (v1) layout. */
 export const HASH_PREFIX = "c2:";
 
-const amountText = (a: Money | string) => formatMoney(typeof a === "string" ? money(a) : a);
+/** Money at 4 places; text already so (as the sink decodes it, and Postgres prints it) as it is. */
+const amountText = (a: Money | string) =>
+  typeof a !== "string" ? formatMoney(a) : isMoneyText(a) ? a : formatMoney(money(a));
 
 /**
  * The voucher's accounting content (SPEC §3) as a canonical string: kind, type, category,

@@ -1,23 +1,18 @@
 import type { PoolClient } from "pg";
-import type { LedgerLine, Voucher, VoucherKind } from "../domain/voucher.js";
-import { voucherDefects } from "../domain/voucher-check.js";
+import type { Voucher, VoucherKind } from "../domain/voucher.js";
 import { voucherIdOf } from "../ids.js";
 import type { Logger } from "../log.js";
-import { formatMoney } from "../money.js";
 import { unescapedKey } from "../rules/voucher-builder.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
 import { copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./db.js";
 import { isContentRefusal } from "./pg-errors.js";
 import { LINE_COLUMNS, namesOf, rowOf, STORED_VOUCHER_JSON, VOUCHER_COLUMNS } from "./voucher-columns.js";
+import { type VoucherJson, voucherJson, voucherJsonDefects } from "./voucher-json.js";
 
 export type KindCounts = Partial<Record<VoucherKind, number>>;
 
-/** A voucher as JSON: money as exact 4-place text, so nothing passes through a JS number. */
-export type VoucherJson = Omit<Voucher, "amount" | "lines"> & {
-  amount: string;
-  lines: (Omit<LedgerLine, "amount"> & { amount: string })[];
-};
+export type { VoucherJson } from "./voucher-json.js";
 
 export interface ContentConflict {
   /** The key of the voucher that stands: the incoming copy's, or the legacy key it is stored under. */
@@ -26,7 +21,7 @@ export interface ContentConflict {
   incomingHash: string;
   /** The version that stands (stored earlier, or the first copy in this same batch). */
   stored: VoucherJson;
-  incoming: Voucher;
+  incoming: VoucherJson;
 }
 
 export interface BatchResult {
@@ -41,7 +36,7 @@ export interface BatchResult {
 }
 
 interface Staged {
-  v: Voucher;
+  v: VoucherJson;
   /** Its voucher id as Postgres prints a uuid, which is how the sink matches rows to copies. */
   id: string;
   ord: number;
@@ -109,24 +104,16 @@ const RECORD_CONFLICTS_SQL = `
   ON CONFLICT ((md5(idempotency_key)), incoming_hash) DO UPDATE
   SET occurrences = finance.content_conflict.occurrences + EXCLUDED.occurrences, last_detected_at = now()`;
 
-export function voucherJson(v: Voucher): VoucherJson {
-  return {
-    ...v,
-    amount: formatMoney(v.amount),
-    lines: v.lines.map((l) => ({ ...l, amount: formatMoney(l.amount) })),
-  };
-}
-
 /**
  * Why a voucher cannot be booked as it is (a posting bug, or content Postgres would refuse),
  * or null when it can: checked before writing, so the sink refuses such a voucher on its own.
  */
-export function unwritableReason(v: Voucher): string | null {
-  const defects = voucherDefects(v);
+export function unwritableReason(v: VoucherJson): string | null {
+  const defects = voucherJsonDefects(v);
   return defects.length === 0 ? null : `voucher ${v.idempotencyKey} cannot be booked: ${defects.join("; ")}`;
 }
 
-function assertWritable(v: Voucher): void {
+function assertWritable(v: VoucherJson): void {
   const reason = unwritableReason(v);
   if (reason !== null) throw new Error(reason);
 }
@@ -160,7 +147,7 @@ async function recordConflicts(client: PoolClient, conflicts: ContentConflict[])
     key: c.key,
     stored_hash: c.storedHash,
     incoming_hash: c.incomingHash,
-    incoming: voucherJson(c.incoming),
+    incoming: c.incoming,
     stored: c.stored,
     n,
   }));
@@ -296,7 +283,8 @@ interface LegacyStanding {
   storedHash: string;
   /** Its hash in today's layout, which a replay's hash equals. */
   hash: string;
-  json(): VoucherJson;
+  /** The voucher that stands, for the conflict record. */
+  stored: VoucherJson;
 }
 
 const STORED_VOUCHERS_SQL = `
@@ -330,7 +318,7 @@ async function storedStandings(client: PoolClient, ids: string[]): Promise<Map<s
   for (const { content_hash, stored } of rows) {
     const hash = isLegacyHash(content_hash) ? contentHash(stored) : content_hash;
     if (hash !== content_hash) upgraded.set(stored.voucherId, hash);
-    standings.set(stored.voucherId, { doc: stored, storedHash: content_hash, hash, json: () => stored });
+    standings.set(stored.voucherId, { doc: stored, storedHash: content_hash, hash, stored });
   }
   await upgradeLegacyHashes(client, upgraded);
   return standings;
@@ -340,7 +328,7 @@ const batchStanding = (first: Staged): LegacyStanding => ({
   doc: first.v,
   storedHash: first.hash,
   hash: first.hash,
-  json: () => voucherJson(first.v),
+  stored: first.v,
 });
 
 /**
@@ -349,7 +337,7 @@ const batchStanding = (first: Staged): LegacyStanding => ({
  * legacy key (order `SO-1:A` attempt `1`, order `SO-1` attempt `A:1`) differ in their source
  * id or merchant, so only the one that was booked matches; the other is new.
  */
-function isLegacyCopy(standing: DocumentOf, v: Voucher): boolean {
+function isLegacyCopy(standing: DocumentOf, v: VoucherJson): boolean {
   return (
     standing.idempotencyKey === unescapedKey(v.idempotencyKey) &&
     standing.kind === v.kind &&
@@ -392,7 +380,7 @@ async function settleLegacyCopies(
         key: idempotencyKey,
         storedHash: standing.storedHash,
         incomingHash: asStanding,
-        stored: standing.json(),
+        stored: standing.stored,
         incoming: s.v,
       });
     }
@@ -413,8 +401,9 @@ export async function writeVoucherBatch(
   log: Logger,
   vouchers: readonly Voucher[],
 ): Promise<BatchResult> {
-  vouchers.forEach(assertWritable);
-  return writeCheckedVoucherBatch(db, log, vouchers);
+  const json = vouchers.map(voucherJson);
+  json.forEach(assertWritable);
+  return writeCheckedVoucherBatch(db, log, json);
 }
 
 /**
@@ -425,7 +414,7 @@ export async function writeVoucherBatch(
 export async function writeCheckedVoucherBatch(
   db: Db,
   log: Logger,
-  vouchers: readonly Voucher[],
+  vouchers: readonly VoucherJson[],
 ): Promise<BatchResult> {
   const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [], via: "staging" };
   if (vouchers.length === 0) return result;
@@ -471,7 +460,7 @@ export async function writeCheckedVoucherBatch(
         storedHash: c.storedHash,
         incomingHash: c.incomingHash,
         stored: c.stored,
-        incoming: voucherJson(c.incoming),
+        incoming: c.incoming,
       },
       "content conflict: a replay differs from the stored voucher; the stored one stands",
     );

@@ -2,7 +2,6 @@ import type { Pool } from "pg";
 import { type DeadLetterRecord, deadLetterAt, type SourceRecord } from "../deadletter/records.js";
 import { insertDeadLetters } from "../deadletter/store.js";
 import type { Account } from "../domain/accounts.js";
-import type { Voucher } from "../domain/voucher.js";
 import { PostingFailedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { LogRateLimit } from "../log-rate.js";
@@ -10,10 +9,11 @@ import type { Metrics } from "../metrics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
 import { isolateRefusals, type Refusal } from "./isolate-refusals.js";
 import { unwritableReason, writeCheckedVoucherBatch } from "./postgres-writer.js";
+import type { VoucherJson } from "./voucher-json.js";
 
 /** One thing to book, with the Kafka record it came from, so a refused one is dead-lettered as it arrived. */
 export type SinkWork = { source: SourceRecord } & (
-  | { kind: "voucher"; voucher: Voucher }
+  | { kind: "voucher"; voucher: VoucherJson }
   | { kind: "deadLetter"; record: DeadLetterRecord }
   | { kind: "account"; account: Account; mode: AccountWriteMode }
 );
@@ -48,7 +48,7 @@ const addCounts = (into: Record<string, number>, counts: Record<string, number>)
 async function bookVouchers(
   pool: Pool,
   { log, metrics }: FlushResources,
-  vouchers: readonly Voucher[],
+  vouchers: readonly VoucherJson[],
   outcome: FlushOutcome,
 ): Promise<void> {
   const result = await writeCheckedVoucherBatch(pool, log, vouchers);

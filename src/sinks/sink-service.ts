@@ -3,7 +3,6 @@ import type { Pool } from "pg";
 import type { AvroCodec } from "../avro/codec.js";
 import { type Config, groups } from "../config.js";
 import { deadLetterAt, dlqRecord, type SourceRecord } from "../deadletter/records.js";
-import type { Voucher } from "../domain/voucher.js";
 import { accountsToPersist, type DebeziumEnvelope } from "../enrich/cdc.js";
 import { createConsumer, ensureTopics, sinkConsumerSettings } from "../kafka/client.js";
 import { GroupMember, type MemberBatch } from "../kafka/group-member.js";
@@ -17,6 +16,7 @@ import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } fr
 import type { AccountWriteMode } from "./account-writer.js";
 import { GroupCommit } from "./group-commit.js";
 import { type FlushOutcome, flushSinkWork, type SinkWork } from "./sink-flush.js";
+import type { VoucherJson } from "./voucher-json.js";
 
 /** The sink's topics: vouchers and dead letters to book, merchants and accounts to keep finance.account whole. */
 export const SINK_TOPICS = [
@@ -158,7 +158,8 @@ export class SinkService {
   private toWork(source: SourceRecord): SinkWork[] {
     const { topic, key, value } = source;
     if (topic === VOUCHER_TOPIC) {
-      return [{ kind: "voucher", voucher: this.options.codec.decode<Voucher>(value), source }];
+      // amounts as exact text: the sink only checks, copies and hashes them
+      return [{ kind: "voucher", voucher: this.options.codec.decodeMoneyText<VoucherJson>(value), source }];
     }
     if (topic === DLQ_TOPIC) return [{ kind: "deadLetter", record: dlqRecord(source), source }];
     const rec = {

@@ -1,6 +1,7 @@
-import type { LedgerLine, Voucher } from "../domain/voucher.js";
-import { formatMoney } from "../money.js";
 import type { CopyValue } from "./copy.js";
+import type { VoucherJson } from "./voucher-json.js";
+
+type LineJson = VoucherJson["lines"][number];
 
 /**
  * One column of a table: its name, the voucher field it holds (a dotted path; `name?` marks an
@@ -22,7 +23,7 @@ const asText = (sql: string) => `${sql}::text`;
  * voucher the conflict query reads back are all derived from it. (Not the content hash: its
  * layout is versioned and stays as it is when a column is added; see content-hash.ts.)
  */
-export const VOUCHER_COLUMNS: readonly Column<Voucher>[] = [
+export const VOUCHER_COLUMNS: readonly Column<VoucherJson>[] = [
   ["voucher_id", "voucherId", (v) => v.voucherId],
   ["idempotency_key", "idempotencyKey", (v) => v.idempotencyKey],
   ["merchant_id", "merchantId", (v) => v.merchantId],
@@ -30,7 +31,7 @@ export const VOUCHER_COLUMNS: readonly Column<Voucher>[] = [
   ["kind", "kind", (v) => v.kind],
   ["category", "category", (v) => v.category],
   ["currency", "currency", (v) => v.currency],
-  ["amount", "amount", (v) => formatMoney(v.amount), asText],
+  ["amount", "amount", (v) => v.amount, asText],
   ["party_type", "party.type", (v) => v.party.type],
   ["party_id", "party.id", (v) => v.party.id],
   ["party_name_en", "party.name?.en", (v) => v.party.name?.en ?? null],
@@ -53,12 +54,12 @@ export const VOUCHER_COLUMNS: readonly Column<Voucher>[] = [
 ];
 
 /** finance.ledger_line's columns after voucher_id, which ties each line to its voucher. */
-export const LINE_COLUMNS: readonly Column<LedgerLine>[] = [
+export const LINE_COLUMNS: readonly Column<LineJson>[] = [
   ["line_no", "lineNo", (l) => l.lineNo],
   ["account_id", "accountId", (l) => l.accountId],
   ["account_code", "accountCode", (l) => l.accountCode],
   ["side", "side", (l) => l.side],
-  ["amount", "amount", (l) => formatMoney(l.amount), asText],
+  ["amount", "amount", (l) => l.amount, asText],
 ];
 
 export const namesOf = <T>(columns: readonly Column<T>[]) => columns.map(([name]) => name);

@@ -8,6 +8,7 @@ import type { Voucher } from "../../src/domain/voucher.js";
 import { TransientInfraError } from "../../src/errors.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { flushSinkWork, type SinkWork } from "../../src/sinks/sink-flush.js";
+import { voucherJson } from "../../src/sinks/voucher-json.js";
 import { CDC_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { log } from "../support/log.js";
 import { metrics } from "../support/metrics.js";
@@ -42,7 +43,7 @@ function sourceAt(topic: string, partition: number, offset: number): SourceRecor
 let nextOffset = 1_000;
 const voucherWork = (voucher: Voucher): SinkWork => ({
   kind: "voucher",
-  voucher,
+  voucher: voucherJson(voucher),
   source: sourceAt(VOUCHER_TOPIC, nextOffset % 3, nextOffset++),
 });
 
@@ -91,7 +92,9 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     assert.ok(booked.every((r) => r.lines === 3));
     assert.deepEqual(await bookedKeys(bad.map((b) => b.voucher)), []);
     const refusedSources = bad.map(
-      (b) => work.find((w) => w.kind === "voucher" && w.voucher === b.voucher)?.source,
+      (b) =>
+        work.find((w) => w.kind === "voucher" && w.voucher.idempotencyKey === b.voucher.idempotencyKey)
+          ?.source,
     );
     const letters = await deadLettersAt(refusedSources as SourceRecord[]);
     assert.equal(letters.length, bad.length);

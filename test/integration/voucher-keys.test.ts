@@ -11,6 +11,7 @@ import { idempotencyKey, unescapedKey } from "../../src/rules/voucher-builder.js
 import { contentHash } from "../../src/sinks/content-hash.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { writeVoucherBatch } from "../../src/sinks/postgres-writer.js";
+import { voucherJson } from "../../src/sinks/voucher-json.js";
 import { log } from "../support/log.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 import { sampleVoucher } from "../support/vouchers.js";
@@ -155,7 +156,7 @@ describe("a voucher stored under its legacy (unescaped) key is recognised across
     assert.equal(c?.key, legacyA.idempotencyKey, "recorded against the voucher that stands");
     assert.equal(c?.storedHash, contentHash(legacyA));
     assert.equal(c?.incomingHash, incomingHash);
-    assert.equal(c?.incoming, changed);
+    assert.deepEqual(c?.incoming, voucherJson(changed));
     assert.equal(c?.stored.voucherId, legacyA.voucherId);
     assert.equal(c?.stored.amount, "100000.7500");
     assert.deepEqual(await storedOf(m), [rowOf(legacyA)]);
@@ -181,7 +182,7 @@ describe("a voucher stored under its legacy (unescaped) key is recognised across
     assert.deepEqual(result.replayed, { SALE_RECEIPT: 2 });
     assert.deepEqual(
       result.conflicts.map((c) => [c.key, c.incoming]),
-      [[plain.idempotencyKey, plainChanged]],
+      [[plain.idempotencyKey, voucherJson(plainChanged)]],
     );
     assert.deepEqual(await storedOf(m), [rowOf(legacyA), rowOf(fresh), rowOf(plain)].sort(byKey));
   });
@@ -210,7 +211,7 @@ describe("a voucher stored under its legacy (unescaped) key is recognised across
     assert.deepEqual(second.inserted, { SALE_RECEIPT: 1 });
     assert.deepEqual(
       second.conflicts.map((x) => [x.key, x.incoming, x.stored.amount]),
-      [[unescapedKey(c.idempotencyKey), changed, "100000.7500"]],
+      [[unescapedKey(c.idempotencyKey), voucherJson(changed), "100000.7500"]],
     );
     assert.deepEqual(await conflictRows(unescapedKey(c.idempotencyKey)), [
       {
