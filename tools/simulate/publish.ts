@@ -238,6 +238,11 @@ export async function publishDataset(
     let bytes = 0;
     let failure: unknown = null;
     const inFlight = new Set<Promise<void>>();
+    // CDC rows one request after another: requests in flight together may land in either order,
+    // and a row's order in its partition is its order in the seller database (Debezium's own
+    // guarantee) — an owner move that overtakes the snapshot row would make the moved-to merchant
+    // the first owner. Events may overlap: their postings do not depend on their order.
+    const limit = name === "cdc" ? 1 : maxInFlight;
     const pace = name === "events" ? options.eventsPerSecond : undefined;
     let sent = 0;
     for (const batch of batches) {
@@ -262,7 +267,7 @@ export async function publishDataset(
         })
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
-      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      while (inFlight.size >= limit) await Promise.race(inFlight);
       if (failure) throw failure;
     }
     await Promise.all(inFlight);
