@@ -5,11 +5,13 @@ import type { Admin, Kafka, Message } from "kafkajs";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { AvroCodec } from "../../src/avro/codec.js";
+import { isRetriable } from "../../src/failures.js";
 import { createConsumer, createProducer } from "../../src/kafka/client.js";
 import { type PendingRange, rangeEnds } from "../../src/kafka/offsets.js";
 import { followPositions, Positions, partitionKey } from "../../src/kafka/positions.js";
 import type { Logger } from "../../src/log.js";
 import type { Metrics } from "../../src/metrics.js";
+import { BACKOFF, retry } from "../../src/retry.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { RecordSender } from "../../src/topology/record-sender.js";
 import { type CpuSeconds, cpuBetween, sampleCpu } from "./cpu.js";
@@ -97,11 +99,17 @@ export function bareSourcePass(
   return bareFetch(kafka, codec, metrics, ranges, { decode: true });
 }
 
-/** High watermarks of a topic's partitions now, keyed by `partitionKey()`. */
+/**
+ * High watermarks of a topic's partitions now, keyed by `partitionKey()`. Tried again while the
+ * broker is not ready to answer (a topic created a moment ago: "not the leader").
+ */
 export async function highWatermarks(admin: Admin, topic: string): Promise<Map<string, bigint>> {
+  const offsets = await retry(() => admin.fetchTopicOffsets(topic), {
+    ...BACKOFF.topicServed,
+    retryIf: isRetriable,
+  });
   const out = new Map<string, bigint>();
-  for (const p of await admin.fetchTopicOffsets(topic))
-    out.set(partitionKey(topic, p.partition), BigInt(p.high));
+  for (const p of offsets) out.set(partitionKey(topic, p.partition), BigInt(p.high));
   return out;
 }
 
@@ -143,7 +151,6 @@ export async function bareVoucherPasses(
     topics: [{ topic: scratch, numPartitions: partitions ?? 6, replicationFactor: -1 }],
   });
   try {
-    const before = await highWatermarks(admin, scratch);
     const sender = new RecordSender(() => createProducer(kafka), log);
     await sender.connect();
     const started = performance.now();
@@ -163,7 +170,8 @@ export async function bareVoucherPasses(
       kafka,
       codec,
       metrics,
-      rangesBetween(before, await highWatermarks(admin, scratch)),
+      // From the start: the topic was created empty above.
+      rangesBetween(new Map(), await highWatermarks(admin, scratch)),
       {
         decode: true,
       },
