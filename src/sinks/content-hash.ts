@@ -25,6 +25,14 @@ export const HASH_PREFIX = "c2:";
 const amountText = (a: Money | string) =>
   typeof a !== "string" ? formatMoney(a) : isMoneyText(a) ? a : formatMoney(money(a));
 
+/** The lines by line number: as they are when they are so already (every voucher's, nearly). */
+function inLineOrder<L extends { lineNo: number }>(lines: readonly L[]): readonly L[] {
+  for (let i = 1; i < lines.length; i++)
+    if ((lines[i - 1] as L).lineNo > (lines[i] as L).lineNo)
+      return [...lines].sort((a, b) => a.lineNo - b.lineNo);
+  return lines;
+}
+
 /**
  * The voucher's accounting content (SPEC §3) as a canonical string: kind, type, category,
  * currency, amount, party, reason, source and lines — and not `origin` or `occurredAt`, so an
@@ -35,9 +43,13 @@ const amountText = (a: Money | string) =>
  * a column added there must not change the hash of every voucher already stored.
  */
 export function canonicalContent(v: VoucherContent): string {
-  const lines = [...v.lines]
-    .sort((a, b) => a.lineNo - b.lineNo)
-    .map((l) => [l.lineNo, l.accountId, l.accountCode, l.side, amountText(l.amount)]);
+  const lines = inLineOrder(v.lines).map((l) => [
+    l.lineNo,
+    l.accountId,
+    l.accountCode,
+    l.side,
+    amountText(l.amount),
+  ]);
   return JSON.stringify([
     v.voucherId,
     v.idempotencyKey,

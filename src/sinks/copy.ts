@@ -19,8 +19,31 @@ export function copyField(value: CopyValue): string {
 const CHUNK_BYTES = 1 << 16;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
-/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
-const MAX_UTF8_PER_UNIT = 3;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+/**
+ * Bytes a UTF-16 code unit can take in COPY text: UTF-8 takes at most 3 (a surrogate pair: 4
+ * bytes for 2 units), an escape 2.
+ */
+const MAX_BYTES_PER_UNIT = 3;
+
+/**
+ * Writes `text` as a COPY field at `at`; returns where it ends. ASCII without COPY's specials,
+ * nearly every field, is copied byte by byte here: measured cheaper than a native UTF-8 write
+ * (and a regex test) per field. From the first other character on, it is escaped and encoded
+ * natively.
+ */
+function writeText(chunk: Buffer, at: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80 || c === BACKSLASH || c === TAB || c === NEWLINE || c === CR) {
+      return at + i + chunk.write(copyField(i === 0 ? text : text.slice(i)), at + i);
+    }
+    chunk[at + i] = c;
+  }
+  return at + n;
+}
 
 /**
  * Rows as COPY text in buffers of about 64 KiB, each field encoded straight into its chunk.
@@ -37,15 +60,20 @@ export function* copyChunks(
   for (const row of rows) {
     const last = row.length - 1;
     for (let i = 0; i <= last; i++) {
-      const text = copyField(row[i] as CopyValue);
-      const room = text.length * MAX_UTF8_PER_UNIT + 1;
+      const value = row[i] as CopyValue;
+      // null is \N, unescaped; a number's digits need no escapes
+      const text = value === null ? "\\N" : typeof value === "number" ? String(value) : value;
+      const room = text.length * MAX_BYTES_PER_UNIT + 1;
       if (used + room > chunk.length) {
         // A yielded chunk is never written again: the next one is a new buffer.
         if (used > 0) yield chunk.subarray(0, used);
         chunk = Buffer.allocUnsafe(Math.max(chunkBytes, room));
         used = 0;
       }
-      used += chunk.write(text, used);
+      if (value === null) {
+        chunk[used++] = BACKSLASH;
+        chunk[used++] = 0x4e; // N
+      } else used = writeText(chunk, used, text);
       chunk[used++] = i === last ? NEWLINE : TAB;
     }
   }

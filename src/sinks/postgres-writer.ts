@@ -4,7 +4,7 @@ import { voucherIdOf } from "../ids.js";
 import type { Logger } from "../log.js";
 import { unescapedKey } from "../rules/voucher-builder.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
-import { copyRows } from "./copy.js";
+import { type CopyValue, copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./db.js";
 import { isContentRefusal } from "./pg-errors.js";
 import { LINE_COLUMNS, namesOf, rowOf, STORED_VOUCHER_JSON, VOUCHER_COLUMNS } from "./voucher-columns.js";
@@ -158,8 +158,18 @@ async function recordConflicts(client: PoolClient, conflicts: ContentConflict[])
 const byVoucherId = (a: Staged, b: Staged) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The ledger-line rows of these vouchers, each tied to its voucher. */
-const lineRowsOf = (staged: readonly Staged[]) =>
-  staged.flatMap((s) => s.v.lines.map((l) => [s.v.voucherId, ...rowOf(LINE_COLUMNS, l)]));
+function lineRowsOf(staged: readonly Staged[]): CopyValue[][] {
+  const rows: CopyValue[][] = [];
+  for (const s of staged) for (const l of s.v.lines) rows.push(rowOf(LINE_COLUMNS, l, [s.v.voucherId]));
+  return rows;
+}
+
+/** A voucher's row: its columns after the `leading` values, then its content hash. */
+const voucherRow = (s: Staged, leading: CopyValue[] = []) => {
+  const row = rowOf(VOUCHER_COLUMNS, s.v, leading);
+  row.push(s.hash);
+  return row;
+};
 
 const STORED_HASHES_SQL =
   "SELECT voucher_id, content_hash FROM finance.voucher WHERE voucher_id = ANY($1::uuid[])";
@@ -208,7 +218,7 @@ async function copiedDirectly(client: PoolClient, fresh: readonly Staged[]): Pro
   if (fresh.length === 0) return true;
   await client.query("SAVEPOINT direct_copy");
   try {
-    const rows = [...fresh].sort(byVoucherId).map((s) => [...rowOf(VOUCHER_COLUMNS, s.v), s.hash]);
+    const rows = [...fresh].sort(byVoucherId).map((s) => voucherRow(s));
     await copyRows(client, "finance.voucher", VOUCHER_ROW, rows);
     await copyRows(client, "finance.ledger_line", LINE_ROW, lineRowsOf(fresh));
   } catch (e) {
@@ -238,7 +248,7 @@ async function stagedInsert(
     client,
     "pg_temp.stage_voucher",
     ["ord", ...VOUCHER_ROW],
-    pending.map((s) => [s.ord, ...rowOf(VOUCHER_COLUMNS, s.v), s.hash]),
+    pending.map((s) => voucherRow(s, [s.ord])),
   );
   await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
   const { rows } = await client.query<{ voucher_id: string }>(INSERT_SQL);

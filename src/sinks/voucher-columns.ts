@@ -63,7 +63,11 @@ export const LINE_COLUMNS: readonly Column<LineJson>[] = [
 ];
 
 export const namesOf = <T>(columns: readonly Column<T>[]) => columns.map(([name]) => name);
-export const rowOf = <T>(columns: readonly Column<T>[], row: T) => columns.map(([, , value]) => value(row));
+/** The values of `row` for `columns`, after the values already in `into` (which it returns). */
+export function rowOf<T>(columns: readonly Column<T>[], row: T, into: CopyValue[] = []): CopyValue[] {
+  for (const column of columns) into.push(column[2](row));
+  return into;
+}
 
 type JsonNode = { sql: string } | { fields: Map<string, JsonNode>; nullable: boolean; nullWhen: string };
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { type CopyValue, copyChunks, copyField } from "../../src/sinks/copy.js";
 
 /** The COPY text the rows stand for, built the plain way. */
@@ -50,6 +51,29 @@ describe("COPY text", () => {
     ];
     assert.ok(small.length > 10);
     for (const c of small) assert.ok(c.length <= 1024, `a chunk of ${c.length} bytes`);
+  });
+
+  it("is the plain way's text for any fields: ASCII, COPY's specials, any unicode, lone surrogates", () => {
+    const field = fc.oneof(
+      fc.string({
+        unit: fc.constantFrom("a", "Z", "0", " ", "\\", "\t", "\n", "\r", "\u0001", "\u007f"),
+        maxLength: 12,
+      }),
+      fc.string({ unit: "binary", maxLength: 12 }),
+      fc.string({ unit: fc.constantFrom("x", "ồ", "\ud800", "\udc00", "😀", "\t"), maxLength: 12 }),
+      fc.integer(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(field, { minLength: 1, maxLength: 6 }), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 80 }),
+        (rows, size) => {
+          assert.deepEqual(bytesOf(rows, size), Buffer.from(textOf(rows)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it("gives no chunk for no rows", () => {
