@@ -2,15 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import kafkajs from "kafkajs";
-import { groups } from "../../src/config.js";
-import { TableFeed } from "../../src/enrich/table-feed.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { PostgresVersionStore } from "../../src/enrich/version-store.js";
 import { migrate } from "../../src/sinks/migrate.js";
 import { CDC_TOPICS, keySubject, valueSubject } from "../../src/topics.js";
 import { log } from "../support/log.js";
-import { metrics } from "../support/metrics.js";
 import { connectKafka, debezium, produce, type TestKafka, testConfig } from "../support/pipeline.js";
+import { testTableFeed } from "../support/table-feed.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 /**
@@ -49,16 +47,7 @@ describe("versions outlive upstream compaction (SPEC §5)", () => {
   const loadTables = async (withStore: boolean): Promise<MaterializedTables> => {
     const tables = new MaterializedTables();
     const store = withStore ? new PostgresVersionStore(db.pool(2)) : undefined;
-    const feed = new TableFeed({
-      kafka: k.kafka,
-      codec: k.codec,
-      tables,
-      groupPrefix: groups(config).tables,
-      log,
-      metrics,
-      heartbeatIntervalMs: 1_000,
-      ...(store ? { store } : {}),
-    });
+    const feed = testTableFeed(k, config, tables, store ? { store } : {});
     await feed.start();
     await feed.stop();
     return tables;

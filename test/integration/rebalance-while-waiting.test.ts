@@ -4,9 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { groups } from "../../src/config.js";
 import type { Voucher } from "../../src/domain/voucher.js";
-import { money } from "../../src/money.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import { DLQ_TOPIC, SOURCE_TOPICS, VOUCHER_TOPIC } from "../../src/topics.js";
 import { PostingService } from "../../src/topology/posting-service.js";
 import { log } from "../support/log.js";
 import { metrics } from "../support/metrics.js";
@@ -19,7 +18,7 @@ import {
   type TestKafka,
   testConfig,
 } from "../support/pipeline.js";
-import { publishCdc, publishPurchaseOrder, scenarioIds } from "../support/scenario.js";
+import { publishCdc, publishPurchaseOrder, purchaseOrderEvent, scenarioIds } from "../support/scenario.js";
 
 /**
  * Issue 21: a member waiting for a missing reference must not hold the group's rebalance. Before,
@@ -67,15 +66,7 @@ describe("a rebalance while a batch waits for a missing reference (real broker)"
     const vouchersFrom = await endOffsetsOf(k.admin, VOUCHER_TOPIC);
     const deadLettersFrom = await endOffsetsOf(k.admin, DLQ_TOPIC);
     await service();
-    const event = k.codec.encode(k.schemaIds.get(valueSubject(SOURCE_TOPICS.purchaseOrderReceived)) ?? 0, {
-      eventId,
-      occurredAt: Date.UTC(2026, 0, 15),
-      merchantId: ids.M,
-      currency: "VND",
-      purchaseOrderId: po,
-      receivedValue: money("10"),
-      payments: [{ uid: "p", accountId: ids.CASH, amount: money("10") }],
-    });
+    const event = purchaseOrderEvent(k, ids, po, eventId);
     await produce(k.kafka, SOURCE_TOPICS.purchaseOrderReceived, [{ key: po, value: event }]);
     await sleep(3_000); // the first instance now waits for the purchase order
 

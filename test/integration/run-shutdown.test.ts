@@ -3,11 +3,10 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { money } from "../../src/money.js";
-import { SOURCE_TOPICS, valueSubject } from "../../src/topics.js";
+import { SOURCE_TOPICS } from "../../src/topics.js";
 import { connectKafka, produce, startGroupsAtEnd, type TestKafka, testConfig } from "../support/pipeline.js";
 import { runEnv } from "../support/run-process.js";
-import { publishCdc, publishPurchaseOrder, scenarioIds } from "../support/scenario.js";
+import { publishCdc, publishPurchaseOrder, purchaseOrderEvent, scenarioIds } from "../support/scenario.js";
 import { createThrowawayDb, type ThrowawayDb } from "../support/throwaway-db.js";
 
 const PORT = 20464 + Math.floor(Math.random() * 500);
@@ -76,20 +75,8 @@ describe("finance-posting run: SIGTERM while an event waits for a missing refere
   it("exits 0 promptly, dead-letters nothing, and posts the event after a restart once the data exists", async () => {
     const first = start();
     await ready();
-    const schemaId = k.schemaIds.get(valueSubject(SOURCE_TOPICS.purchaseOrderReceived)) ?? 0;
     await produce(k.kafka, SOURCE_TOPICS.purchaseOrderReceived, [
-      {
-        key: po,
-        value: k.codec.encode(schemaId, {
-          eventId,
-          occurredAt: Date.UTC(2026, 0, 15),
-          merchantId: ids.M,
-          currency: "VND",
-          purchaseOrderId: po,
-          receivedValue: money("10"),
-          payments: [{ uid: "p", accountId: ids.CASH, amount: money("10") }],
-        }),
-      },
+      { key: po, value: purchaseOrderEvent(k, ids, po, eventId) },
     ]);
     await until(
       "the event to wait for its purchase order",

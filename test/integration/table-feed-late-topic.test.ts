@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { groups } from "../../src/config.js";
-import { TableFeed } from "../../src/enrich/table-feed.js";
+import type { TableFeed } from "../../src/enrich/table-feed.js";
 import { MaterializedTables } from "../../src/enrich/tables.js";
 import { ensureTopics } from "../../src/kafka/client.js";
 import { CDC_TOPICS } from "../../src/topics.js";
-import { log } from "../support/log.js";
-import { metrics } from "../support/metrics.js";
 import { connectKafka, type TestKafka, testConfig } from "../support/pipeline.js";
 import { publishCdc, scenarioIds } from "../support/scenario.js";
+import { testTableFeed } from "../support/table-feed.js";
 
 const LATE = CDC_TOPICS.vendor;
 
@@ -40,16 +38,7 @@ describe("materialized tables: a CDC topic created after the start", () => {
       async () => !(await k.admin.listTopics()).includes(LATE),
       60_000,
     );
-    feed = new TableFeed({
-      kafka: k.kafka,
-      codec: k.codec,
-      tables,
-      groupPrefix: groups(config).tables,
-      log,
-      metrics,
-      heartbeatIntervalMs: 1_000,
-      lateTopicPollMs: 500,
-    });
+    feed = testTableFeed(k, config, tables, { lateTopicPollMs: 500 });
     await feed.start();
   });
 

@@ -56,6 +56,22 @@ export async function publishPurchaseOrder(
   });
 }
 
+/**
+ * A purchase-order-received event of the scenario's merchant, paid from its cash account, for a
+ * purchase order `po` the CDC topics may not hold yet (an event that waits for its reference).
+ */
+export function purchaseOrderEvent(k: TestKafka, ids: ScenarioIds, po: string, eventId: string): Buffer {
+  return k.codec.encode(k.schemaIds.get(valueSubject(SOURCE_TOPICS.purchaseOrderReceived)) ?? 0, {
+    eventId,
+    occurredAt: Date.UTC(2026, 0, 15),
+    merchantId: ids.M,
+    currency: "VND",
+    purchaseOrderId: po,
+    receivedValue: money("10"),
+    payments: [{ uid: "p", accountId: ids.CASH, amount: money("10") }],
+  });
+}
+
 export async function publishCdc(k: TestKafka, ids: ScenarioIds): Promise<void> {
   const merchant = (id: string, name: string) => ({
     id,
