@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from "kafkajs";
+import { isRetriable } from "../failures.js";
 import { BACKOFF, retry } from "../retry.js";
 import { presentTopics } from "./topic-presence.js";
 
@@ -40,10 +41,7 @@ export async function commitGroupOffsets(
 }
 
 /** Offsets that did not take, or a Kafka failure that may pass (a new broker's coordinator loading). */
-const mayTakeNextTime = (e: unknown) =>
-  e instanceof OffsetsNotTakenError ||
-  (e as { retriable?: boolean }).retriable === true ||
-  (e as { name?: string }).name === "KafkaJSNumberOfRetriesExceeded";
+const mayTakeNextTime = (e: unknown) => e instanceof OffsetsNotTakenError || isRetriable(e);
 
 async function commitAsMember(
   kafka: Kafka,
