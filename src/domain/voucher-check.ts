@@ -1,9 +1,16 @@
-import { moneyDefect } from "../money.js";
-import { balanceProblems, type LedgerLine, type Voucher } from "./voucher.js";
+import { type Money, moneyDefect } from "../money.js";
+import {
+  type AmountArithmetic,
+  balanceProblemsOf,
+  DECIMALS,
+  type LedgerLine,
+  type Voucher,
+} from "./voucher.js";
 
-/** A voucher's fields other than its amounts, which every form of a voucher shares. */
-export type VoucherShape = Omit<Voucher, "amount" | "lines"> & {
-  lines: readonly Pick<LedgerLine, "lineNo" | "accountId" | "accountCode">[];
+/** A voucher whose amounts are of type A: decimals (Voucher), or exact text (the sink's). */
+export type VoucherOf<A> = Omit<Voucher, "amount" | "lines"> & {
+  amount: A;
+  lines: readonly (Omit<LedgerLine, "amount"> & { amount: A })[];
 };
 
 /** The last instant the contract allows and Postgres timestamptz holds: 9999-12-31T23:59:59.999Z. */
@@ -17,7 +24,7 @@ function textProblem(text: unknown): string | null {
 }
 
 /** A voucher's text fields, each with the name a defect gives it. */
-const TEXT_FIELDS: readonly (readonly [string, (v: VoucherShape) => unknown])[] = [
+const TEXT_FIELDS: readonly (readonly [string, (v: VoucherOf<unknown>) => unknown])[] = [
   ["voucherId", (v) => v.voucherId],
   ["idempotencyKey", (v) => v.idempotencyKey],
   ["merchantId", (v) => v.merchantId],
@@ -39,7 +46,7 @@ const TEXT_FIELDS: readonly (readonly [string, (v: VoucherShape) => unknown])[] 
  * every voucher in the topology and again in the sink, so it allocates nothing unless it
  * finds something.
  */
-function addTextDefects(v: VoucherShape, defects: string[]): void {
+function addTextDefects(v: VoucherOf<unknown>, defects: string[]): void {
   for (const [what, field] of TEXT_FIELDS) {
     const problem = textProblem(field(v));
     if (problem) defects.push(`${what} ${problem}`);
@@ -59,26 +66,30 @@ function addTextDefects(v: VoucherShape, defects: string[]): void {
  * Validation at the boundary keeps these from happening; this is the net under it.
  */
 export function voucherDefects(v: Voucher): string[] {
-  const defects: string[] = [];
-  const amountDefect = moneyDefect(v.amount);
-  if (amountDefect) defects.push(`amount ${amountDefect}`);
-  for (const l of v.lines) {
-    const defect = moneyDefect(l.amount);
-    if (defect) defects.push(`line ${l.lineNo} ${defect}`);
-  }
-  if (defects.length === 0) defects.push(...balanceProblems(v));
-  addShapeDefects(v, defects);
-  return defects;
+  return voucherDefectsOf<Money, Money>(v, moneyDefect, DECIMALS);
 }
 
 /**
- * Adds to `defects` what voucherDefects finds outside the amounts: text Postgres cannot hold,
- * a time outside timestamptz. For a voucher whose amounts are checked another way (the sink's,
- * as exact text).
+ * voucherDefects of a voucher whose amounts are of type A, each judged by `amountDefect` (why
+ * it is no storable money, or null) and summed by `arithmetic`: the same defects in the same
+ * words whatever the amounts are carried as.
  */
-export function addShapeDefects(v: VoucherShape, defects: string[]): void {
+export function voucherDefectsOf<A, S>(
+  v: VoucherOf<A>,
+  amountDefect: (amount: A) => string | null,
+  arithmetic: AmountArithmetic<A, S>,
+): string[] {
+  const defects: string[] = [];
+  const defect = amountDefect(v.amount);
+  if (defect) defects.push(`amount ${defect}`);
+  for (const l of v.lines) {
+    const lineDefect = amountDefect(l.amount);
+    if (lineDefect) defects.push(`line ${l.lineNo} ${lineDefect}`);
+  }
+  if (defects.length === 0) defects.push(...balanceProblemsOf(v, arithmetic));
   addTextDefects(v, defects);
   if (!Number.isInteger(v.occurredAt) || v.occurredAt < 0 || v.occurredAt > LAST_INSTANT) {
     defects.push(`occurredAt ${String(v.occurredAt)} is outside 1970-01-01 .. 9999-12-31`);
   }
+  return defects;
 }

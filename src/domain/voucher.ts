@@ -90,7 +90,8 @@ export interface AmountArithmetic<A, S> {
   format(s: S): string;
 }
 
-const DECIMALS: AmountArithmetic<Money, Money> = {
+/** Money summed as decimal.js, as the posting rules carry it. */
+export const DECIMALS: AmountArithmetic<Money, Money> = {
   zero: ZERO,
   of: (a) => a,
   plus: (a, b) => a.plus(b),

@@ -1,11 +1,6 @@
 import { withScale } from "../avro/decimal-type.js";
-import {
-  type AmountArithmetic,
-  balanceProblemsOf,
-  type LedgerLine,
-  type Voucher,
-} from "../domain/voucher.js";
-import { addShapeDefects } from "../domain/voucher-check.js";
+import type { AmountArithmetic, LedgerLine, Voucher } from "../domain/voucher.js";
+import { voucherDefectsOf } from "../domain/voucher-check.js";
 import { isMoney, MONEY_SCALE, type Money, money, moneyDefect } from "../money.js";
 
 /**
@@ -72,15 +67,4 @@ const SCALED: AmountArithmetic<string, bigint> = {
  * voucherDefects of a voucher carried as VoucherJson, the same defects in the same words, with
  * exact integer arithmetic instead of decimal.js.
  */
-export function voucherJsonDefects(v: VoucherJson): string[] {
-  const defects: string[] = [];
-  const amountDefect = moneyTextDefect(v.amount);
-  if (amountDefect) defects.push(`amount ${amountDefect}`);
-  for (const l of v.lines) {
-    const defect = moneyTextDefect(l.amount);
-    if (defect) defects.push(`line ${l.lineNo} ${defect}`);
-  }
-  if (defects.length === 0) defects.push(...balanceProblemsOf(v, SCALED));
-  addShapeDefects(v, defects);
-  return defects;
-}
+export const voucherJsonDefects = (v: VoucherJson): string[] => voucherDefectsOf(v, moneyTextDefect, SCALED);

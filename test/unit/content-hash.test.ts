@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { LedgerLine, Voucher } from "../../src/domain/voucher.js";
 import { money } from "../../src/money.js";
-import { contentHash, isLegacyHash } from "../../src/sinks/content-hash.js";
+import { canonicalContent, contentHash, isLegacyHash } from "../../src/sinks/content-hash.js";
+import { voucherJson } from "../../src/sinks/voucher-json.js";
+import { voucherArbitrary } from "../support/voucher-arbitrary.js";
 import { sampleVoucher } from "../support/vouchers.js";
 
 const base = sampleVoucher("so-1");
@@ -112,5 +115,44 @@ describe("contentHash", () => {
     const a = { ...base, reason: { en: "ab", vi: "c" } };
     const b = { ...base, reason: { en: "a", vi: "bc" } };
     assert.notEqual(contentHash(a), contentHash(b));
+  });
+});
+
+describe("canonicalContent", () => {
+  it("is the same for a voucher's amounts as decimals and as the sink's text, for any text (controls, quotes, lone surrogates)", () => {
+    const weird = fc.string({
+      unit: fc.constantFrom(
+        "\u0000",
+        "\u001f",
+        "\u007f",
+        "\ud800",
+        "\udfff",
+        '"',
+        "\\",
+        "/",
+        "a",
+        "ệ",
+        "😀",
+        "\u2028",
+      ),
+      maxLength: 10,
+    });
+    const vouchers = fc.tuple(voucherArbitrary, weird, fc.boolean()).map(
+      ([v, w, noName]): Voucher => ({
+        ...v,
+        reason: { en: w, vi: v.reason.vi },
+        party: noName ? { ...v.party, name: undefined as unknown as null } : v.party,
+        lines: v.lines.map((l) => ({ ...l, accountId: w + l.accountId })),
+      }),
+    );
+    fc.assert(
+      fc.property(vouchers, (v) => {
+        assert.equal(canonicalContent(voucherJson(v)), canonicalContent(v));
+        const reversed = { ...v, lines: [...v.lines].reverse() };
+        if (new Set(v.lines.map((l) => l.lineNo)).size === v.lines.length)
+          assert.equal(canonicalContent(reversed), canonicalContent(v), "lines in any order");
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -12,6 +12,7 @@ import { copyChunks } from "../../src/sinks/copy.js";
 import { LINE_COLUMNS, rowOf, VOUCHER_COLUMNS } from "../../src/sinks/voucher-columns.js";
 import { type VoucherJson, voucherJson, voucherJsonDefects } from "../../src/sinks/voucher-json.js";
 import { VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
+import { voucherArbitrary as voucherArb } from "../support/voucher-arbitrary.js";
 import { sampleVoucher } from "../support/vouchers.js";
 
 const VOUCHER_ID = 7;
@@ -35,68 +36,6 @@ const copyText = (v: VoucherJson) =>
       ...v.lines.map((l) => [v.voucherId, ...rowOf(LINE_COLUMNS, l)]),
     ]),
   ]);
-
-// numeric(19,4): any unscaled value of up to 19 digits, most of them beyond 2^53
-const MAX_UNSCALED = 10n ** 19n - 1n;
-const amount = fc
-  .oneof(
-    fc.bigInt({ min: -MAX_UNSCALED, max: MAX_UNSCALED }),
-    fc.bigInt({ min: -(10n ** 8n), max: 10n ** 8n }),
-    fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }).map((n) => n * 10_000n),
-    fc.constantFrom(0n, 1n, -1n, MAX_UNSCALED, -MAX_UNSCALED, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 63n) + 1n),
-  )
-  .filter((n) => n >= -MAX_UNSCALED && n <= MAX_UNSCALED)
-  .map((n) => new Money(n.toString()).div(10_000));
-// any unicode, with COPY's specials (tab, newline, CR, backslash) and JSON's (quotes) among them
-const text = fc.oneof(
-  fc.string({ unit: "binary", maxLength: 24 }),
-  fc.string({ unit: fc.constantFrom("\t", "\n", "\r", "\\", '"', "a", "ệ", "😀", "\u00a0"), maxLength: 8 }),
-);
-const line = (lineNo: number): fc.Arbitrary<LedgerLine> =>
-  fc.record({
-    lineNo: fc.oneof(fc.constant(lineNo), fc.integer({ min: -1, max: 9 })),
-    accountId: text,
-    accountCode: fc.option(text, { nil: null }),
-    side: fc.constantFrom("DEBIT", "CREDIT"),
-    amount,
-  });
-const voucherArb: fc.Arbitrary<Voucher> = fc.record({
-  voucherId: fc.uuid(),
-  idempotencyKey: text,
-  merchantId: text,
-  type: fc.constantFrom("RECEIPT", "PAYMENT", "ADJUSTMENT"),
-  kind: fc.constantFrom(
-    "SALE_RECEIPT",
-    "SALE_CHANGE_RETURN",
-    "PURCHASE_PAYMENT",
-    "SALE_COGS",
-    "INVENTORY_ADJUSTMENT",
-  ),
-  category: text,
-  currency: fc.constantFrom("VND", "USD"),
-  amount,
-  party: fc.record({
-    type: fc.constantFrom("CUSTOMER", "VENDOR", "NONE"),
-    id: fc.option(text, { nil: null }),
-    name: fc.option(fc.record({ en: text, vi: text }), { nil: null }),
-  }),
-  reason: fc.record({ en: text, vi: text }),
-  source: fc.record({
-    type: fc.constantFrom("SALE_ORDER", "PURCHASE_ORDER", "INVENTORY_TRACKING"),
-    id: text,
-    code: fc.option(text, { nil: null }),
-  }),
-  origin: fc.record({
-    eventId: text,
-    topic: text,
-    partition: fc.nat(1000),
-    offset: fc.nat(),
-  }),
-  occurredAt: fc.oneof(fc.integer({ min: 0, max: 253402300799999 }), fc.constant(253402300800000)),
-  lines: fc
-    .integer({ min: 0, max: 4 })
-    .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => line(i + 1)))),
-}) as fc.Arbitrary<Voucher>;
 
 /** A voucher that balances: its last line takes the difference (when that stays in numeric(19,4)). */
 const balanced = voucherArb
