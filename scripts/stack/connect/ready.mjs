@@ -94,11 +94,16 @@ async function changeArrives() {
   const from = topics.includes(TOPIC) ? await admin.fetchTopicOffsets(TOPIC) : [];
   await admin.disconnect();
 
+  // The change is made again every few seconds until one arrives: the connector reports RUNNING
+  // before its replication slot exists, and a change made before that is only in the snapshot
+  // (op "r"), never streamed (CI waited 180 s for one once).
   const db = new pg.Client({ connectionString: sourceUrl, connectionTimeoutMillis: 3000 });
   await db.connect();
-  const { rowCount } = await db.query("UPDATE merchant SET name = name WHERE id = $1", [seedMerchant]);
-  await db.end();
-  if (rowCount !== 1) throw new Error(`seeded merchant ${seedMerchant} not found in the source database`);
+  const touch = async () => {
+    const { rowCount } = await db.query("UPDATE merchant SET name = name WHERE id = $1", [seedMerchant]);
+    if (rowCount !== 1) throw new Error(`seeded merchant ${seedMerchant} not found in the source database`);
+  };
+  await touch();
 
   const consumer = kafka.consumer({ groupId: `stack-debezium-ready-${process.pid}-${Date.now()}` });
   const cache = new Map();
@@ -123,7 +128,15 @@ async function changeArrives() {
       }
     },
   });
-  while (!found && !problem && left() > 0) await sleep(200);
+  let touchedAt = Date.now();
+  while (!found && !problem && left() > 0) {
+    await sleep(200);
+    if (Date.now() - touchedAt >= 5000) {
+      touchedAt = Date.now();
+      await touch();
+    }
+  }
+  await db.end();
   await consumer.disconnect();
   if (problem) throw problem;
   if (!found) throw new Error(`the change to ${seedMerchant} did not reach ${TOPIC} within ${waitSeconds}s`);
