@@ -75,10 +75,11 @@ function own(e: unknown): FailureClass | null {
   if (isPostingError(e)) return "content";
   if (e instanceof AbandonedError) return "stopping";
   if (e instanceof ConfigError) return "access";
+  const code = codeOf(e);
+  // Before kafkajs' own class: its connection error carries the TLS verdict's code.
+  if (code !== undefined && TLS_CODES.test(code)) return "access";
   if (e instanceof kafkajs.KafkaJSError) return kafkaClass(e);
   if (e instanceof TransientInfraError) return "outage";
-  const code = codeOf(e);
-  if (code !== undefined && TLS_CODES.test(code)) return "access";
   if (code !== undefined && PG_ACCESS.test(code)) return "access";
   if (code !== undefined && DROPPED_CONNECTION.has(code)) return "outage";
   if (isTransientPgError(e)) return "outage";

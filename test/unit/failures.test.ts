@@ -76,6 +76,26 @@ const CASES: [string, unknown, FailureClass][] = [
     withCode("Hostname/IP does not match", "ERR_TLS_CERT_ALTNAME_INVALID"),
     "access",
   ],
+  [
+    "a broker certificate no trusted CA signed (kafkajs' connection error, given up on)",
+    (() => {
+      const refused = Object.assign(
+        kafkaError(
+          "KafkaJSConnectionError",
+          "Connection error: self-signed certificate in certificate chain",
+        ),
+        { code: "SELF_SIGNED_CERT_IN_CHAIN" },
+      );
+      // As kafkajs' retrier gives up: the refusal as the cause.
+      // (its typings lack the options kafkajs passes)
+      const GivenUp = kafkajs.KafkaJSNonRetriableError as unknown as new (
+        e: Error,
+        options: { cause: Error },
+      ) => Error;
+      return new GivenUp(refused, { cause: refused });
+    })(),
+    "access",
+  ],
   ["a Postgres password refused", withCode("password authentication failed", "28P01"), "access"],
   ["a Postgres privilege missing", withCode("permission denied for table voucher", "42501"), "access"],
   ["bad configuration", new ConfigError("invalid configuration"), "access"],
