@@ -53,11 +53,12 @@ export interface RetryPolicy extends Backoff {
 
 export async function retry<T>(attempt: () => T | Promise<T>, p: RetryPolicy): Promise<T> {
   const started = Date.now();
-  let delay = p.initialMs;
+  const delays = new Delays(p);
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (e) {
+      const delay = delays.take();
       const remaining = p.deadlineMs === undefined ? delay : p.deadlineMs - (Date.now() - started);
       if (!p.retryIf(e) || remaining <= 0 || (p.attempts !== undefined && n >= p.attempts)) throw e;
       if (p.signal?.aborted) throw stopped(e);
@@ -67,7 +68,6 @@ export async function retry<T>(attempt: () => T | Promise<T>, p: RetryPolicy): P
           throw stopped(abort);
         },
       );
-      delay = Math.min(delay * 2, p.maxMs);
     }
   }
 }

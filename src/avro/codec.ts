@@ -304,11 +304,8 @@ export class AvroCodec {
    * fails, a ConfigError when it refuses our credentials (waiting will not change that).
    */
   async reachable(): Promise<void> {
-    const res = await fetch(`${this.config.url.replace(/\/$/, "")}/config`, {
-      headers: { Accept: "application/vnd.schemaregistry.v1+json", ...this.authHeader() },
-      signal: AbortSignal.timeout(this.requestPolicy.deadlineMs),
-    }).catch((e: unknown) => {
-      throw new TransientInfraError(`schema registry unreachable: ${(e as Error).message}`, { cause: e });
+    const res = await this.request("config", {
+      headers: { Accept: "application/vnd.schemaregistry.v1+json" },
     });
     if (res.status === 401 || res.status === 403)
       throw new ConfigError(`schema registry refuses the credentials: HTTP ${res.status}`);
@@ -318,15 +315,26 @@ export class AvroCodec {
   // The client compares the subject's compatibility with its own option and throws on a
   // mismatch; registries differ in their defaults, so we set it before registering.
   private async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
-    const res = await fetch(`${this.config.url.replace(/\/$/, "")}/config/${encodeURIComponent(subject)}`, {
+    const res = await this.request(`config/${encodeURIComponent(subject)}`, {
       method: "PUT",
-      headers: { "Content-Type": "application/vnd.schemaregistry.v1+json", ...this.authHeader() },
+      headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" },
       body: JSON.stringify({ compatibility }),
+    });
+    if (!res.ok) throw new TransientInfraError(`setting compatibility of ${subject}: HTTP ${res.status}`);
+  }
+
+  /**
+   * A request of our own to the registry (beside its client's): with the credentials, within
+   * the request deadline, a connection that fails reported as a TransientInfraError.
+   */
+  private request(path: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+    return fetch(`${this.config.url.replace(/\/$/, "")}/${path}`, {
+      ...init,
+      headers: { ...init.headers, ...this.authHeader() },
       signal: AbortSignal.timeout(this.requestPolicy.deadlineMs),
     }).catch((e: unknown) => {
       throw new TransientInfraError(`schema registry unreachable: ${(e as Error).message}`, { cause: e });
     });
-    if (!res.ok) throw new TransientInfraError(`setting compatibility of ${subject}: HTTP ${res.status}`);
   }
 
   private authHeader(): Record<string, string> {

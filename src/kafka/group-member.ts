@@ -102,7 +102,7 @@ export class GroupMember {
   private readonly delays: Delays;
   private restartTimer: NodeJS.Timeout | null = null;
   private lateWatch: TopicWatch | null = null;
-  /** Settles when the member has stopped, whatever it was doing. */
+  /** The latest launch of a consumer (start, restart, new topics): settles once it runs or failed. */
   private launching: Promise<void> = Promise.resolve();
   private readonly outages: LogRateLimit;
 
