@@ -64,22 +64,10 @@ export class TableFeed {
   private readonly stopped = new Promise<void>((resolve) =>
     this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }),
   );
-  private readonly kafka: Kafka;
-  private readonly codec: AvroCodec;
-  private readonly tables: MaterializedTables;
-  private readonly log: Logger;
-  private readonly metrics: Metrics;
-  private readonly store: VersionStore | undefined;
 
-  constructor(private readonly options: TableFeedOptions) {
-    this.kafka = options.kafka;
-    this.codec = options.codec;
-    this.tables = options.tables;
-    this.log = options.log;
-    this.metrics = options.metrics;
-    this.store = options.store;
-    this.groupId = options.groupPrefix(randomUUID());
-    this.refusals = new LogRateLimit(this.log, "CDC rows refused", "error");
+  constructor(private readonly o: TableFeedOptions) {
+    this.groupId = o.groupPrefix(randomUUID());
+    this.refusals = new LogRateLimit(o.log, "CDC rows refused", "error");
   }
 
   async start(): Promise<void> {
@@ -90,7 +78,7 @@ export class TableFeed {
       throw e;
     }
     if (this.stopping.signal.aborted) return;
-    const admin = this.kafka.admin();
+    const admin = this.o.kafka.admin();
     await admin.connect();
     let topics: string[];
     let ends: Map<string, bigint>;
@@ -102,7 +90,7 @@ export class TableFeed {
     }
     const missing = ALL_CDC_TOPICS.filter((t) => !topics.includes(t));
     if (missing.length > 0) {
-      this.log.warn(
+      this.o.log.warn(
         { missing },
         "CDC topics not found; their tables start empty and follow them once created",
       );
@@ -110,48 +98,48 @@ export class TableFeed {
     const started = Date.now();
     const positions = new Positions();
     if (this.stopping.signal.aborted) return;
-    const { kafka, options } = this;
+    const { kafka } = this.o;
     // Its offsets are committed as it goes: a consumer replaced after a crash carries on where
     // this one was instead of reading every topic again; the group dies with the instance.
     this.member = new GroupMember({
       name: "tables",
       groupId: this.groupId,
       topics,
-      late: { topics: missing, admin: () => kafka.admin(), everyMs: options.lateTopicPollMs ?? 10_000 },
+      late: { topics: missing, admin: () => kafka.admin(), everyMs: this.o.lateTopicPollMs ?? 10_000 },
       newConsumer: () => createConsumer(kafka, this.groupId),
       handle: (batch) => this.applyBatch(batch),
       concurrency: 1,
-      heartbeatIntervalMs: options.heartbeatIntervalMs,
-      log: this.log,
-      metrics: this.metrics,
+      heartbeatIntervalMs: this.o.heartbeatIntervalMs,
+      log: this.o.log,
+      metrics: this.o.metrics,
       positions,
-      ...(options.liveness ? { liveness: options.liveness } : {}),
+      ...(this.o.liveness ? { liveness: this.o.liveness } : {}),
     });
     await this.member.start();
     await Promise.race([positions.reached(ends), this.stopped]);
     if (this.stopping.signal.aborted) return;
-    this.log.info({ ms: Date.now() - started, ...this.tables.sizes }, "materialized tables loaded");
+    this.o.log.info({ ms: Date.now() - started, ...this.o.tables.sizes }, "materialized tables loaded");
   }
 
   /** The versions kept in Postgres, applied again in their order; waits while Postgres is down. */
   private async loadKept(): Promise<void> {
-    const store = this.store;
+    const store = this.o.store;
     if (!store) return;
     const started = Date.now();
     const changes = await this.whileTransient(() => store.load());
     let broken = 0;
     for (const change of changes) {
       try {
-        applyCdc(this.tables, recordOf(change), this.log);
+        applyCdc(this.o.tables, recordOf(change), this.o.log);
       } catch (e) {
         // Written by a version that kept other columns: the topic still has the row, or not.
         broken++;
-        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.o.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
       }
     }
-    if (broken > 0) this.log.error({ broken }, "kept reference versions not applied");
-    this.tables.expectReread();
-    this.log.info({ ms: Date.now() - started, changes: changes.length }, "reference versions loaded");
+    if (broken > 0) this.o.log.error({ broken }, "kept reference versions not applied");
+    this.o.tables.expectReread();
+    this.o.log.info({ ms: Date.now() - started, changes: changes.length }, "reference versions loaded");
   }
 
   /**
@@ -169,8 +157,8 @@ export class TableFeed {
       })
       .catch((e: unknown) => {
         if (this.stopping.signal.aborted) return;
-        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
-        this.log.error({ err: e, versions: kept.length }, "reference versions not kept in Postgres");
+        this.o.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.o.log.error({ err: e, versions: kept.length }, "reference versions not kept in Postgres");
       });
   }
 
@@ -193,7 +181,7 @@ export class TableFeed {
     // What was read is kept before the caller ends the pool (an outage is no longer waited out).
     await this.saving;
     // The group existed only for this instance's full reads; leave no litter on the cluster.
-    const admin = this.kafka.admin();
+    const admin = this.o.kafka.admin();
     await admin.connect();
     await admin.deleteGroups([this.groupId]).catch(() => undefined);
     await admin.disconnect();
@@ -201,35 +189,35 @@ export class TableFeed {
 
   private async applyBatch(batch: MemberBatch): Promise<string> {
     const topic = batch.topic as CdcTopic;
-    await this.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
+    await this.o.codec.prepare(batch.messages.flatMap((m) => [m.key, m.value]));
     const kept: StoredChange[] = [];
     const broken: { offset: string; error: Error }[] = [];
     for (const m of batch.messages) {
       try {
         const rec: CdcRecord = {
           topic,
-          key: m.key ? this.codec.decode<{ id: string }>(m.key) : null,
-          value: m.value ? this.codec.decode<DebeziumEnvelope>(m.value) : null,
+          key: m.key ? this.o.codec.decode<{ id: string }>(m.key) : null,
+          value: m.value ? this.o.codec.decode<DebeziumEnvelope>(m.value) : null,
         };
-        const outcome = applyCdc(this.tables, rec, this.log);
+        const outcome = applyCdc(this.o.tables, rec, this.o.log);
         this.report(outcome, rec, batch.partition, m.offset);
         if (outcome.kind === "versioned" || outcome.kind === "refused") kept.push(changeOf(rec));
       } catch (e) {
         // A broken CDC row cannot be dead-lettered as an event; events needing it end UNRESOLVED.
-        this.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
+        this.o.metrics.errors.inc({ stage: "cdc", type: (e as Error).name });
         broken.push({ offset: m.offset, error: e as Error });
       }
     }
     this.logBroken(topic, batch.partition, broken);
-    const store = this.store;
+    const store = this.o.store;
     if (store && kept.length > 0) this.keep(store, kept);
     // A feed far ahead of Postgres would hold every unsaved batch in memory: wait for it there.
     if (this.unsaved > MAX_UNSAVED_BATCHES) await this.saving;
-    const sizes = this.tables.sizes;
-    this.metrics.referenceVersions.set({ table: "merchant" }, sizes.merchants.versions);
-    this.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
-    this.metrics.referenceVersions.set({ table: "vendor" }, sizes.vendors.versions);
-    this.metrics.referenceVersions.set({ table: "purchase_order" }, sizes.purchaseOrders.versions);
+    const sizes = this.o.tables.sizes;
+    this.o.metrics.referenceVersions.set({ table: "merchant" }, sizes.merchants.versions);
+    this.o.metrics.referenceVersions.set({ table: "finance_account" }, sizes.accounts.versions);
+    this.o.metrics.referenceVersions.set({ table: "vendor" }, sizes.vendors.versions);
+    this.o.metrics.referenceVersions.set({ table: "purchase_order" }, sizes.purchaseOrders.versions);
     return batch.nextOffset;
   }
 
@@ -237,18 +225,18 @@ export class TableFeed {
   private report(outcome: CdcOutcome, rec: CdcRecord, partition: number, offset: string): void {
     const at = { topic: rec.topic, partition, offset };
     if (outcome.kind === "ignored") {
-      this.log.debug({ ...at, why: outcome.why }, "CDC record ignored");
+      this.o.log.debug({ ...at, why: outcome.why }, "CDC record ignored");
     } else if (outcome.kind === "refused") {
-      this.metrics.cdcRowsRefused.inc({ table: outcome.table, reason: outcome.reason });
+      this.o.metrics.cdcRowsRefused.inc({ table: outcome.table, reason: outcome.reason });
       if (!this.refusals.allow(`${outcome.table} ${outcome.reason}`)) return;
-      this.log.error(
+      this.o.log.error(
         { ...at, reason: outcome.reason, row: rec.value?.after },
         `CDC row refused: ${outcome.message}`,
       );
     } else if (outcome.kind === "versioned") {
       for (const d of outcome.disowned) {
-        this.metrics.cdcRowsRefused.inc({ table: "finance_account", reason: "OWNER_CHANGED" });
-        this.log.error(
+        this.o.metrics.cdcRowsRefused.inc({ table: "finance_account", reason: "OWNER_CHANGED" });
+        this.o.log.error(
           { ...at, accountId: d.id, claimedBy: d.claimedBy, ownedBy: d.ownedBy },
           `CDC rows refused: account ${d.id} is merchant ${d.ownedBy}'s seeded account, not merchant ${d.claimedBy}'s`,
         );
@@ -260,7 +248,7 @@ export class TableFeed {
   private logBroken(topic: string, partition: number, broken: { offset: string; error: Error }[]): void {
     const [first, last] = [broken[0], broken.at(-1)];
     if (!first || !last) return;
-    this.log.error(
+    this.o.log.error(
       { topic, partition, count: broken.length, offsets: [first.offset, last.offset], err: first.error },
       "CDC records not applied",
     );
