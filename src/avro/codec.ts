@@ -6,6 +6,7 @@ import { BACKOFF, retry } from "../retry.js";
 import { type CountGuard, countGuard } from "./count-guard.js";
 import { DecimalType, MoneyTextType } from "./decimal-type.js";
 import { WideLongType } from "./reader-type.js";
+import { ASCIIStringType } from "./string-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
 
@@ -16,10 +17,18 @@ type Resolver = ReturnType<avro.Type["createResolver"]>;
  * undecodable. (A hook, not `registry: {long}`: the registry client shares its options between
  * schemas, and avsc fills a given registry with each schema's names: a new object per parse.)
  */
+/** Strings of the writer types, encoded faster when ASCII (the vouchers' ids and codes). */
+const ASCII_STRING = new ASCIIStringType();
+
 const writerOptions = () => ({
   logicalTypes: { decimal: DecimalType },
-  typeHook: (schema: unknown) =>
-    schema === "long" || (schema as { type?: unknown } | null)?.type === "long" ? WideLongType : undefined,
+  typeHook: (schema: unknown) => {
+    if (schema === "long") return WideLongType;
+    if (schema === "string") return ASCII_STRING;
+    const s = schema as { type?: unknown; logicalType?: unknown } | null;
+    if (s?.type === "long") return WideLongType;
+    return s?.type === "string" && s.logicalType === undefined ? ASCII_STRING : undefined;
+  },
 });
 
 const MAGIC_BYTE = 0;

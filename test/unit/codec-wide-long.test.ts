@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import avro from "avsc";
+import fc from "fast-check";
 import { AvroCodec } from "../../src/avro/codec.js";
+import { WideLongType } from "../../src/avro/reader-type.js";
 import { avroLong } from "../support/avro-long.js";
 
 /**
@@ -33,5 +36,68 @@ describe("AvroCodec: longs of a writer schema past 2^53", () => {
     assert.equal(decoded.op, "c");
     assert.equal(decoded.ts_ms, 1_795_000_000_123);
     assert.equal(decoded.ts_ns, TS_NS);
+  });
+});
+
+describe("WideLongType: the plain varint path within ±2^52 and the exact path beyond", () => {
+  const wide = avro.Type.forSchema(
+    { type: "array", items: "long" },
+    {
+      typeHook: (s: unknown) => (s === "long" ? WideLongType : undefined),
+    },
+  );
+  /** The exact 8-byte path alone, as WideLongType read and wrote every long before. */
+  const exactOnly = avro.Type.forSchema(
+    { type: "array", items: "long" },
+    {
+      typeHook: (s: unknown) =>
+        s === "long"
+          ? avro.types.LongType.__with({
+              fromBuffer: (b: Buffer) => {
+                const n = b.readBigInt64LE();
+                return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+                  ? Number(n)
+                  : n;
+              },
+              toBuffer: (n: number | bigint) => {
+                const b = Buffer.alloc(8);
+                b.writeBigInt64LE(BigInt(n));
+                return b;
+              },
+              fromJSON: Number,
+              toJSON: Number,
+              isValid: () => true,
+              compare: () => 0,
+            })
+          : undefined,
+    },
+  );
+  const edges = [0, 1, -1, 2 ** 30, -(2 ** 30), 2 ** 52 - 1, -(2 ** 52) + 1, 2 ** 52, -(2 ** 52)];
+  const longs = fc.oneof(
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    fc.maxSafeInteger(),
+    fc.constantFrom(...edges, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+  );
+  /** What a long reads back as: a number when safe, else a bigint. */
+  const value = (n: number | bigint) =>
+    typeof n === "bigint" && n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(n)
+      : n;
+
+  it("writes the bytes of the exact path and reads them back exactly, for any long", () => {
+    fc.assert(
+      fc.property(fc.array(longs, { maxLength: 8 }), (ns) => {
+        const bytes = wide.toBuffer(ns);
+        assert.deepEqual(bytes, exactOnly.toBuffer(ns));
+        assert.deepEqual(wide.fromBuffer(bytes), ns.map(value));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("reads ±2^53 and the 64-bit extremes exactly, where doubles would round", () => {
+    for (const n of [2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)]) {
+      assert.deepEqual(wide.fromBuffer(exactOnly.toBuffer([n])), [n]);
+    }
   });
 });
