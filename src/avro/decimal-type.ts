@@ -1,5 +1,5 @@
 import avro from "avsc";
-import { isMoney, MONEY_SCALE, Money, money } from "../money.js";
+import { isMoney, MONEY_SCALE, Money, money, scaledSafeInteger } from "../money.js";
 
 /**
  * Avro `decimal` logical type on `bytes`, mapped to decimal.js: the unscaled value is a
@@ -29,7 +29,7 @@ export class DecimalType extends avro.types.LogicalType {
 
   override _toValue(value: unknown): Buffer {
     if (!isMoney(value)) throw new Error(`decimal: expected a Decimal, got ${typeof value}`);
-    const fast = unscaledFast(value, this.scale);
+    const fast = scaledSafeInteger(value, this.scale);
     if (fast !== null && (this.precision >= 16 || Math.abs(fast) < 10 ** this.precision)) {
       return encodeSafeInteger(fast);
     }
@@ -108,37 +108,6 @@ export function withScale(unscaled: string, scale: number): string {
   const negative = unscaled.startsWith("-");
   const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, "0");
   return `${negative ? "-" : ""}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-}
-
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
-const digits7 = (w: number) =>
-  w < 10 ? 1 : w < 100 ? 2 : w < 1_000 ? 3 : w < 10_000 ? 4 : w < 100_000 ? 5 : w < 1_000_000 ? 6 : 7;
-
-/**
- * value × 10^scale as an exact safe integer, read from decimal.js' documented representation
- * (`d`: base-1e7 words, most significant first; `e`: decimal exponent of the first digit; `s`:
- * sign) without strings or BigInt; null when it is not a safe integer (too large, more places
- * than `scale`, not finite), for the exact slow path to handle or refuse.
- */
-function unscaledFast(value: Money, scale: number): number | null {
-  const d = value.d;
-  if (!d || d.length > 3 || scale > 15) return null;
-  let v = 0;
-  for (const w of d) v = v * 1e7 + w;
-  if (v > Number.MAX_SAFE_INTEGER) return null;
-  const shift = value.e + 1 - (digits7(d[0] as number) + 7 * (d.length - 1)) + scale;
-  let u: number;
-  if (shift >= 0) {
-    if (shift > 15) return null;
-    u = v * (POW10[shift] as number);
-  } else {
-    if (-shift > 15) return null;
-    const p = POW10[-shift] as number;
-    if (v % p !== 0) return null;
-    u = v / p;
-  }
-  if (u > Number.MAX_SAFE_INTEGER) return null;
-  return value.s < 0 ? -u : u;
 }
 
 /** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */

@@ -1,5 +1,10 @@
 import { withScale } from "../avro/decimal-type.js";
-import type { AmountArithmetic, LedgerLine, Voucher } from "../domain/voucher.js";
+import {
+  type AmountArithmetic,
+  balanceProblemsOf,
+  type LedgerLine,
+  type Voucher,
+} from "../domain/voucher.js";
 import { voucherDefectsOf } from "../domain/voucher-check.js";
 import { isMoney, MONEY_SCALE, type Money, money, moneyDefect } from "../money.js";
 
@@ -67,4 +72,5 @@ const SCALED: AmountArithmetic<string, bigint> = {
  * voucherDefects of a voucher carried as VoucherJson, the same defects in the same words, with
  * exact integer arithmetic instead of decimal.js.
  */
-export const voucherJsonDefects = (v: VoucherJson): string[] => voucherDefectsOf(v, moneyTextDefect, SCALED);
+export const voucherJsonDefects = (v: VoucherJson): string[] =>
+  voucherDefectsOf(v, moneyTextDefect, (json) => balanceProblemsOf(json, SCALED));

@@ -122,3 +122,46 @@ describe("voucherDefects: what Postgres would refuse or the books would get wron
     });
   }
 });
+
+describe("voucherDefects: every text field is looked at", () => {
+  const paths = [
+    "voucherId",
+    "idempotencyKey",
+    "merchantId",
+    "category",
+    "currency",
+    "party.id",
+    "party.name.en",
+    "party.name.vi",
+    "reason.en",
+    "reason.vi",
+    "source.id",
+    "source.code",
+    "origin.eventId",
+    "origin.topic",
+    "lines.0.accountId",
+    "lines.1.accountCode",
+  ];
+  /** The defect's name of a field: a line's fields are named by its line number. */
+  const named = (path: string) => path.replace(/^lines\.(\d)\./, (_, i) => `line ${Number(i) + 1} `);
+  for (const path of paths) {
+    for (const [bad, problem] of [
+      ["a\u0000b", "contains a NUL character"],
+      [42, "is not text"],
+    ] as const) {
+      it(`${named(path)} ${problem}`, () => {
+        const v = structuredClone({ ...storable(), amount: null, lines: [] }) as unknown as Record<
+          string,
+          unknown
+        >;
+        const real = storable();
+        Object.assign(v, { amount: real.amount, lines: real.lines.map((l) => ({ ...l })) });
+        const keys = path.split(".");
+        let at = v;
+        for (const k of keys.slice(0, -1)) at = at[k] as Record<string, unknown>;
+        at[keys.at(-1) as string] = bad;
+        assert.deepEqual(voucherDefects(v as unknown as Voucher), [`${named(path)} ${problem}`]);
+      });
+    }
+  }
+});
