@@ -1,8 +1,9 @@
-import { concatMap, map, type OperatorFunction, pipe, tap } from "rxjs";
+import { concatMap, from, map, type OperatorFunction, pipe, tap, toArray } from "rxjs";
 import type { AvroCodec } from "../avro/codec.js";
 import type { WaitPolicy } from "../enrich/resolve.js";
 import type { MaterializedTables } from "../enrich/tables.js";
-import type { SourceBatch } from "./items.js";
+import { batchWait, chunksOf, joined } from "./chunks.js";
+import type { ItemBatch, SourceBatch } from "./items.js";
 import { type PublishDeps, type PublishedBatch, publish } from "./publish.js";
 import { decode, encode, post, resolve, validate } from "./stages.js";
 
@@ -22,6 +23,7 @@ export interface TopologyDeps extends PublishDeps {
  *                   Avro,     field       CDC        pure     storable  finance.voucher
  *                   writer →  limits,     tables     posting  vouchers  + finance.posting.dlq
  *                   reader    rules       (waits)    rules              acks = all
+ *                   └──────── in chunks of the batch (chunks.ts) ──────┘ └ the whole batch ┘
  *
  * Every failure that belongs to one record (UNDECODABLE, INVALID_PAYLOAD, UNRESOLVED,
  * CROSS_TENANT, and POSTING_FAILED for a defect that persists) rides along to `publish` as a
@@ -29,12 +31,20 @@ export interface TopologyDeps extends PublishDeps {
  */
 export function postingTopology(deps: TopologyDeps): OperatorFunction<SourceBatch, PublishedBatch> {
   return pipe(
-    concatMap((batch) => decode(deps.codec, batch)),
-    map(validate),
-    concatMap((batch) => resolve(deps.tables, deps.wait, batch)),
-    map(post),
-    map((batch) => encode(deps.codec, deps.voucherSchemaId, deps.maxRecordBytes, batch)),
+    concatMap((batch) => from(chunksOf(batch)).pipe(postChunks(deps, batchWait(deps.wait)), toArray())),
+    map(joined),
     concatMap((batch) => publish(deps, batch)),
     tap(deps.observe),
+  );
+}
+
+/** decode → validate → resolve → post → encode, one chunk at a time, in order. */
+function postChunks(deps: TopologyDeps, wait: () => WaitPolicy): OperatorFunction<SourceBatch, ItemBatch> {
+  return pipe(
+    concatMap((chunk) => decode(deps.codec, chunk)),
+    map(validate),
+    concatMap((chunk) => resolve(deps.tables, wait(), chunk)),
+    map(post),
+    map((chunk) => encode(deps.codec, deps.voucherSchemaId, deps.maxRecordBytes, chunk)),
   );
 }

@@ -6,6 +6,7 @@ import { money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
 import { contentHash } from "../../src/sinks/content-hash.js";
 import { CDC_TOPICS, SOURCE_TOPICS, valueSubject } from "../../src/topics.js";
+import { CHUNK_RECORDS } from "../../src/topology/chunks.js";
 import { TopologyTestDriver } from "../support/topology-driver.js";
 
 /**
@@ -143,6 +144,32 @@ describe("the topology end to end, without a broker (TopologyTestDriver)", () =>
       );
       assert.ok(Date.now() - started >= 250, "it waited for the tables to catch up");
     });
+  });
+
+  it("a batch of several chunks: every record in order, garbage in a later chunk, waits in two chunks within one timeout", async () => {
+    const d = world({ resolveTimeoutMs: 400 });
+    const n = 2 * CHUNK_RECORDS + 10;
+    const records: (Record<string, unknown> | Buffer)[] = Array.from({ length: n }, (_, i) =>
+      cogs(`e-${i}`, { saleOrderId: `so-${i}` }),
+    );
+    records[CHUNK_RECORDS + 3] = Buffer.from("not avro at all");
+    // a merchant not known yet in the first chunk and in the last: both wait, together at most one timeout
+    records[5] = cogs("e-first", { merchantId: "m-unknown" });
+    records[n - 2] = cogs("e-last", { merchantId: "m-unknown" });
+    const started = Date.now();
+    const out = await d.pipe(SOURCE_TOPICS.inventoryIssuedForSale, records);
+    const took = Date.now() - started;
+    assert.equal(out.vouchers.length, n - 3);
+    assert.deepEqual(
+      out.vouchers.map((v) => v.source.id),
+      records.flatMap((r, i) => (Buffer.isBuffer(r) || i === 5 || i === n - 2 ? [] : [`so-${i}`])),
+    );
+    assert.deepEqual(
+      out.deadLetters.map((l) => l.reason),
+      ["UNRESOLVED", "UNDECODABLE", "UNRESOLVED"],
+    );
+    assert.ok(took >= 350, `the missing references were waited for (${took} ms)`);
+    assert.ok(took < 750, `two chunks' waits took ${took} ms: more than one timeout`);
   });
 
   describe("control accounts (issue 9.2): the merchant's seeded ones, whatever CDC says or when", () => {
