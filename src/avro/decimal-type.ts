@@ -24,7 +24,15 @@ export class DecimalType extends avro.types.LogicalType {
   }
 
   override _fromValue(value: unknown): Money {
-    return money(withScale(unscaledText(value as Buffer), this.scale));
+    const bytes = value as Buffer;
+    // Most amounts are whole and below 10^7 (VND): decimal.js takes such a number as it is,
+    // without the text and parsing the general path needs.
+    const unit = POW10[this.scale];
+    if (unit !== undefined && bytes.length > 0 && bytes.length <= 6) {
+      const unscaled = bytes.readIntBE(0, bytes.length);
+      if (unscaled % unit === 0 && Math.abs(unscaled) < 1e7 * unit) return money(unscaled / unit);
+    }
+    return money(withScale(unscaledText(bytes), this.scale));
   }
 
   override _toValue(value: unknown): Buffer {
@@ -109,6 +117,8 @@ export function withScale(unscaled: string, scale: number): string {
   const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, "0");
   return `${negative ? "-" : ""}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
+
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */
 export function encodeSafeInteger(n: number): Buffer {

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import avro from "avsc";
+import fc from "fast-check";
 import {
   DecimalType,
   decodeUnscaled,
   encodeSafeInteger,
   encodeUnscaled,
+  withScale,
 } from "../../src/avro/decimal-type.js";
-import { money } from "../../src/money.js";
+import { type Money, money } from "../../src/money.js";
 
 const DECIMAL = { type: "bytes", logicalType: "decimal", precision: 19, scale: 4 } as const;
 const type = avro.Type.forSchema(DECIMAL as unknown as avro.Schema, {
@@ -144,5 +146,41 @@ describe("decimal logical type", () => {
     for (const t of ["0.00001", "1.23456", "1e16", "-1e19", "NaN", "Infinity"]) {
       assert.throws(() => type.toBuffer(money(t)), t);
     }
+  });
+});
+
+describe("decimal logical type: whole amounts below 10^7 read as numbers", () => {
+  const BYTES = avro.Type.forSchema("bytes");
+  it("read the same decimals as the text path, at every scale, for any unscaled value of up to 6 bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: -(2 ** 47), max: 2 ** 47 - 1 }),
+          fc.integer({ min: -(10 ** 7), max: 10 ** 7 }).map((n) => n * 10_000),
+          fc.constantFrom(
+            0,
+            9_999_999 * 10_000,
+            10_000_000 * 10_000,
+            -9_999_999 * 10_000,
+            -10_000_000 * 10_000,
+          ),
+        ),
+        fc.integer({ min: 0, max: 18 }),
+        (unscaled, scale) => {
+          const t = avro.Type.forSchema(
+            { type: "bytes", logicalType: "decimal", precision: 19, scale } as never,
+            {
+              logicalTypes: { decimal: DecimalType },
+            },
+          );
+          const read = t.fromBuffer(BYTES.toBuffer(encodeSafeInteger(unscaled))) as Money;
+          const viaText = money(withScale(String(unscaled), scale));
+          assert.ok(read.equals(viaText), `${read} != ${viaText}`);
+          assert.equal(read.toString(), viaText.toString());
+          assert.deepEqual([read.d, read.e, read.s], [viaText.d, viaText.e, viaText.s]);
+        },
+      ),
+      { numRuns: 3_000 },
+    );
   });
 });
