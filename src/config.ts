@@ -165,8 +165,8 @@ const ConfigSchema = z
     KAFKA_FETCH_MAX_BYTES: intWithin(1_024, 256 * MIB, 8 * 1024 * 1024, "256 MiB: memory").describe(
       "most bytes one fetch brings to the topology: with `KAFKA_PARTITION_FETCH_MAX_BYTES` it bounds the records in flight, and with them memory (the sink has `SINK_FETCH_MAX_BYTES`)",
     ),
-    KAFKA_PARTITION_FETCH_MAX_BYTES: intWithin(1_024, 256 * MIB, 512 * 1024, "256 MiB: memory").describe(
-      "most bytes one fetch brings to the topology per partition: larger batches replay faster and take longer to process within the session timeout",
+    KAFKA_PARTITION_FETCH_MAX_BYTES: intWithin(1_024, 256 * MIB, 128 * 1024, "256 MiB: memory").describe(
+      "most bytes one fetch brings to the topology per partition: it bounds the records of a batch, which are all held until the batch is published, and with them memory; larger batches take longer to process within the session timeout",
     ),
     SINK_FETCH_MAX_BYTES: intWithin(1_024, 256 * MIB, 16 * 1024 * 1024, "256 MiB: memory").describe(
       "most bytes one fetch brings to the sink: kafkajs fetches again only once every batch of the last fetch is done, and a sink batch is done when its flush commits, so larger fetches let decoding overlap Postgres's flushes for longer",

@@ -8,7 +8,7 @@ describe("consumer fetch sizes", () => {
     const config = loadConfig({});
     assert.deepEqual(
       [topologyConsumerSettings(config).maxBytes, topologyConsumerSettings(config).maxBytesPerPartition],
-      [8 * 1024 * 1024, 512 * 1024],
+      [8 * 1024 * 1024, 128 * 1024],
     );
     assert.deepEqual(
       [sinkConsumerSettings(config).maxBytes, sinkConsumerSettings(config).maxBytesPerPartition],
