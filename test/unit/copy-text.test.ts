@@ -61,6 +61,13 @@ describe("COPY text", () => {
       }),
       fc.string({ unit: "binary", maxLength: 12 }),
       fc.string({ unit: fc.constantFrom("x", "ồ", "\ud800", "\udc00", "😀", "\t"), maxLength: 12 }),
+      // past the length from which a field is written natively
+      fc.string({
+        unit: fc.constantFrom("a", "-", "ồ", "\ud800", "😀", "\\", "\n"),
+        minLength: 20,
+        maxLength: 60,
+      }),
+      fc.string({ unit: fc.constantFrom("a", "0", "-", ":"), minLength: 20, maxLength: 160 }),
       fc.integer(),
       fc.constant(null),
     );
