@@ -153,6 +153,10 @@ export function buildCli(): Command {
       "write a CPU profile of the replay (.cpuprofile) and print where the time went",
     )
     .option(
+      "--stages",
+      "also time the topology's stages (decode … encode) in process on the same records, without Kafka",
+    )
+    .option(
       "--live",
       "instead of a replay: one `run` process fed at a steady pace; prints event → posting latency",
     )

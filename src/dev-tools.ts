@@ -25,6 +25,7 @@ export interface BenchFlags {
   keep?: boolean;
   history: boolean;
   profile?: string;
+  stages?: boolean;
   live?: boolean;
   rate: number;
   seconds: number;

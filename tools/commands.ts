@@ -11,6 +11,7 @@ export const devTools: DevTools = {
   async bench(flags) {
     const keep = flags.keep === true;
     if (flags.live) await benchLive({ ...flags, keep });
-    else await benchCommand({ ...flags, keep, profile: flags.profile ?? null });
+    else
+      await benchCommand({ ...flags, keep, profile: flags.profile ?? null, stages: flags.stages === true });
   },
 };

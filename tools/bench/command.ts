@@ -13,6 +13,7 @@ import { cpuBetween, ResidentMemory, sampleCpu } from "./cpu.js";
 import { clientFloorLines } from "./floor.js";
 import { startProfile } from "./profile.js";
 import { withBenchSetup } from "./setup.js";
+import { stageCostLine, stageCosts } from "./stages.js";
 import { verifyBooks } from "./verify.js";
 
 export interface BenchOptions {
@@ -24,6 +25,8 @@ export interface BenchOptions {
   profile: string | null;
   /** The seller database's changes after the events on the CDC topics (`simulate --no-history`). */
   history: boolean;
+  /** Also time the topology's stages in this process on the same records (`stageCosts`). */
+  stages: boolean;
 }
 
 /**
@@ -94,6 +97,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
       VOUCHER_TOPIC,
       voucherRanges,
     );
+    const stages = options.stages ? await stageCosts(bench, ranges) : null;
     const pool = bench.pool();
     const expected = expectedFor({
       seed: options.seed,
@@ -132,6 +136,7 @@ export async function benchCommand(options: BenchOptions): Promise<void> {
           summary.events,
           cpu?.pipeline ?? null,
         ),
+        ...(stages ? [stageCostLine(stages)] : []),
         ...(profileFindings ? [profileFindings] : []),
         problems.length === 0
           ? `  verified: every expected voucher booked exactly once (${grouped(copy.rows)} rows, amounts per kind equal)`
