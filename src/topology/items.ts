@@ -1,7 +1,7 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { ResolvedContext } from "../domain/context.js";
 import type { Origin } from "../domain/events.js";
-import type { PostingResult } from "../domain/voucher.js";
+import type { PostingResult, Skip, VoucherKind } from "../domain/voucher.js";
 import type { PostingError } from "../errors.js";
 import type { PostingRule, SourceEvent } from "../rules/index.js";
 
@@ -37,8 +37,12 @@ export type ItemState =
   | { stage: "validated"; event: SourceEvent; rule: PostingRule<SourceEvent> }
   | { stage: "resolved"; event: SourceEvent; rule: PostingRule<SourceEvent>; ctx: ResolvedContext }
   | { stage: "posted"; event: SourceEvent; result: PostingResult }
-  /** The result's vouchers as finance.voucher records, checked storable and small enough. */
-  | { stage: "encoded"; result: PostingResult; messages: Message[] }
+  /**
+   * The result's vouchers as finance.voucher records, checked storable and small enough, with
+   * their kinds (for metrics) and the skips. The voucher objects are let go here, within the
+   * chunk, rather than held with the batch until it is published.
+   */
+  | { stage: "encoded"; messages: Message[]; kinds: VoucherKind[]; skips: Skip[] }
   | { stage: "failed"; error: PostingError };
 
 export interface Item {

@@ -2,7 +2,7 @@ import type { Message, TopicMessages } from "kafkajs";
 import { deadLetterMessage, oversizeStub } from "../deadletter/headers.js";
 import { type DeadLetterRecord, deadLetterAt } from "../deadletter/records.js";
 import type { Origin } from "../domain/events.js";
-import type { Skip, Voucher } from "../domain/voucher.js";
+import type { Skip, VoucherKind } from "../domain/voucher.js";
 import type { DeadLetterReason, PostingError } from "../errors.js";
 import { DLQ_TOPIC, VOUCHER_TOPIC } from "../topics.js";
 import type { Item, ItemBatch } from "./items.js";
@@ -21,7 +21,8 @@ export interface PublishedBatch {
   partition: number;
   nextOffset: string;
   events: number;
-  vouchers: Voucher[];
+  /** The kind of each voucher published. */
+  voucherKinds: VoucherKind[];
   skips: Skip[];
   deadLetters: DeadLetter[];
 }
@@ -49,7 +50,7 @@ export async function publish(deps: PublishDeps, batch: ItemBatch): Promise<Publ
     partition: batch.partition,
     nextOffset: batch.nextOffset,
     events: batch.items.length,
-    vouchers: [],
+    voucherKinds: [],
     skips: [],
     deadLetters: [],
   };
@@ -59,9 +60,9 @@ export async function publish(deps: PublishDeps, batch: ItemBatch): Promise<Publ
   for (const item of batch.items) {
     const p = item.state;
     if (p.stage === "encoded") {
-      out.vouchers.push(...p.result.vouchers);
-      out.skips.push(...p.result.skips);
-      vouchers.push(...p.messages);
+      for (const kind of p.kinds) out.voucherKinds.push(kind);
+      for (const skip of p.skips) out.skips.push(skip);
+      for (const message of p.messages) vouchers.push(message);
     } else if (p.stage === "failed") {
       const message = deadLetterMessage(item, p.error);
       const bytes = recordBytes(message);

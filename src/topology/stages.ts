@@ -168,6 +168,6 @@ export function encode(
       }
       return message;
     });
-    return { stage: "encoded", result: p.result, messages };
+    return { stage: "encoded", messages, kinds: p.result.vouchers.map((v) => v.kind), skips: p.result.skips };
   });
 }

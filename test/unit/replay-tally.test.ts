@@ -5,7 +5,7 @@ import type { Skip, SkipReason } from "../../src/domain/voucher.js";
 import type { PublishedBatch } from "../../src/topology/publish.js";
 
 const batch = (b: Partial<PublishedBatch> & Pick<PublishedBatch, "topic" | "events">): PublishedBatch =>
-  ({ partition: 0, nextOffset: "0", vouchers: [], skips: [], deadLetters: [], ...b }) as PublishedBatch;
+  ({ partition: 0, nextOffset: "0", voucherKinds: [], skips: [], deadLetters: [], ...b }) as PublishedBatch;
 const skip = (reason: SkipReason): Skip => ({ reason, eventId: "e", subject: null });
 const flush = (o: Partial<Parameters<ReplayTally["flushed"]>[1]>) => ({
   posted: {},

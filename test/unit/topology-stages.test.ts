@@ -127,7 +127,8 @@ describe("topology stages: dead letter or retry, decided by error type", () => {
       ...item(ruleThat({})),
       state: {
         stage: "encoded",
-        result: { vouchers: [], skips: [{ reason: "ZERO_VALUE_DELTA", eventId: "e1", subject: null }] },
+        kinds: [],
+        skips: [{ reason: "ZERO_VALUE_DELTA", eventId: "e1", subject: null }],
         messages: [],
       },
     };
