@@ -6,7 +6,7 @@ import { BACKOFF, retry } from "../retry.js";
 import { type CountGuard, countGuard } from "./count-guard.js";
 import { DecimalType, MoneyTextType } from "./decimal-type.js";
 import { WideLongType } from "./reader-type.js";
-import { ASCIIStringType } from "./string-type.js";
+import { Utf8StringType } from "./string-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
 
@@ -17,17 +17,17 @@ type Resolver = ReturnType<avro.Type["createResolver"]>;
  * undecodable. (A hook, not `registry: {long}`: the registry client shares its options between
  * schemas, and avsc fills a given registry with each schema's names: a new object per parse.)
  */
-/** Strings of the writer types, encoded faster when ASCII (the vouchers' ids and codes). */
-const ASCII_STRING = new ASCIIStringType();
+/** Strings of the writer types: avsc's bytes, without its byte-length call per string (string-type.ts). */
+const UTF8_STRING = new Utf8StringType();
 
 const writerOptions = () => ({
   logicalTypes: { decimal: DecimalType },
   typeHook: (schema: unknown) => {
     if (schema === "long") return WideLongType;
-    if (schema === "string") return ASCII_STRING;
+    if (schema === "string") return UTF8_STRING;
     const s = schema as { type?: unknown; logicalType?: unknown } | null;
     if (s?.type === "long") return WideLongType;
-    return s?.type === "string" && s.logicalType === undefined ? ASCII_STRING : undefined;
+    return s?.type === "string" && s.logicalType === undefined ? UTF8_STRING : undefined;
   },
 });
 

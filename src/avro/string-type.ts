@@ -27,7 +27,7 @@ const LONG_MAX = 2730; // 3 bytes per UTF-16 unit at most: 8,190 bytes, zig-zag 
  * bytes, a native write U+FFFD), goes to avsc. The bytes are avsc's (a property test compares
  * them); reads are avsc's.
  */
-export class ASCIIStringType extends avro.types.StringType {
+export class Utf8StringType extends avro.types.StringType {
   _write(tap: WriteTap, val: unknown): void {
     if (typeof val === "string") {
       const n = val.length;

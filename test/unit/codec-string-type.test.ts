@@ -3,10 +3,10 @@ import { describe, it } from "node:test";
 import avro from "avsc";
 import fc from "fast-check";
 import { AvroCodec } from "../../src/avro/codec.js";
-import { ASCIIStringType } from "../../src/avro/string-type.js";
+import { Utf8StringType } from "../../src/avro/string-type.js";
 
 /**
- * The writer types' strings are written by ASCIIStringType, which copies ASCII text itself and
+ * The writer types' strings are written by Utf8StringType, which copies ASCII text itself and
  * leaves the rest to avsc: the bytes must be avsc's own, byte for byte, for any text, at any
  * length (the one- and two-byte length prefixes, and the hand-over past 8,191 characters), and
  * when the buffer is too small (avsc's "bytes missing" answer).
@@ -22,7 +22,7 @@ const RECORD = {
 };
 const avscOwn = avro.Type.forSchema(RECORD as avro.Schema);
 const ours = avro.Type.forSchema(RECORD as avro.Schema, {
-  typeHook: (s: unknown) => (s === "string" ? new ASCIIStringType() : undefined),
+  typeHook: (s: unknown) => (s === "string" ? new Utf8StringType() : undefined),
 });
 
 const text = fc.oneof(
@@ -49,7 +49,7 @@ const text = fc.oneof(
 );
 const record = fc.record({ a: text, b: fc.option(text), c: fc.array(text, { maxLength: 4 }) });
 
-describe("ASCIIStringType", () => {
+describe("Utf8StringType", () => {
   it("writes the bytes avsc writes, for any text", () => {
     fc.assert(
       fc.property(record, (r) => {
@@ -77,16 +77,16 @@ describe("ASCIIStringType", () => {
     const codec = new AvroCodec({ url: "http://127.0.0.1:9" });
     codec.adopt(5, RECORD);
     const r = { a: "SALE_RECEIPT:m1", b: "Khách lẻ", c: ["VND"] };
-    const own = ASCIIStringType.prototype._write;
+    const own = Utf8StringType.prototype._write;
     let written = 0;
-    ASCIIStringType.prototype._write = function (this: ASCIIStringType, ...args) {
+    Utf8StringType.prototype._write = function (this: Utf8StringType, ...args) {
       written++;
       own.apply(this, args);
     };
     try {
       assert.deepEqual(codec.encode(5, r).subarray(5), avscOwn.toBuffer(r));
     } finally {
-      ASCIIStringType.prototype._write = own;
+      Utf8StringType.prototype._write = own;
     }
     assert.equal(written, 3);
   });
