@@ -52,7 +52,8 @@ export function formatMoney(value: Money): string {
   return value.toFixed(MONEY_SCALE);
 }
 
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+/** 10^0 … 10^15: the powers of ten a double holds exactly. */
+export const POW10: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
 const digits7 = (w: number) =>
   w < 10 ? 1 : w < 100 ? 2 : w < 1_000 ? 3 : w < 10_000 ? 4 : w < 100_000 ? 5 : w < 1_000_000 ? 6 : 7;
 

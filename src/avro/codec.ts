@@ -10,16 +10,17 @@ import { Utf8StringType } from "./string-type.js";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
 
+/** Strings of the writer types: avsc's bytes, without its byte-length call per string (string-type.ts). */
+const UTF8_STRING = new Utf8StringType();
+
 /**
  * Writer schemas read every long with WideLongType, which never refuses a value: Debezium 3.x
  * writes `ts_ns` (epoch nanoseconds, past 2^53) in every CDC record's envelope and source block,
  * where avsc's own long throws "potential precision loss" and the whole record would be
  * undecodable. (A hook, not `registry: {long}`: the registry client shares its options between
  * schemas, and avsc fills a given registry with each schema's names: a new object per parse.)
+ * Their plain strings (no logical type) are UTF8_STRING.
  */
-/** Strings of the writer types: avsc's bytes, without its byte-length call per string (string-type.ts). */
-const UTF8_STRING = new Utf8StringType();
-
 const writerOptions = () => ({
   logicalTypes: { decimal: DecimalType },
   typeHook: (schema: unknown) => {

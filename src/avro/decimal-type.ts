@@ -1,5 +1,5 @@
 import avro from "avsc";
-import { isMoney, MONEY_SCALE, Money, money, scaledSafeInteger } from "../money.js";
+import { isMoney, MONEY_SCALE, Money, money, POW10, scaledSafeInteger } from "../money.js";
 
 /**
  * Avro `decimal` logical type on `bytes`, mapped to decimal.js: the unscaled value is a
@@ -117,8 +117,6 @@ export function withScale(unscaled: string, scale: number): string {
   const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, "0");
   return `${negative ? "-" : ""}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
-
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /** Minimal-length big-endian two's complement of a safe integer (as BigInteger#toByteArray). */
 export function encodeSafeInteger(n: number): Buffer {

@@ -46,6 +46,7 @@ function addTextDefects(v: VoucherOf<unknown>, defects: string[]): void {
   noteText(defects, "source.code", v.source.code);
   noteText(defects, "origin.eventId", v.origin.eventId);
   noteText(defects, "origin.topic", v.origin.topic);
+  // a line's fields are looked at before noteText so that its name is built only for a defect
   for (const l of v.lines) {
     if (typeof l.accountId !== "string" || l.accountId.includes("\u0000")) {
       noteText(defects, `line ${l.lineNo} accountId`, l.accountId);

@@ -10,7 +10,7 @@ import type { ItemBatch, SourceBatch } from "./items.js";
 export const CHUNK_RECORDS = 256;
 
 /** A source batch cut into consecutive chunks of at most `size` records, in order. */
-export function chunksOf(batch: SourceBatch, size: number = CHUNK_RECORDS): SourceBatch[] {
+export function chunksOfBatch(batch: SourceBatch, size: number = CHUNK_RECORDS): SourceBatch[] {
   if (batch.records.length <= size) return [batch];
   const chunks: SourceBatch[] = [];
   for (let i = 0; i < batch.records.length; i += size) {

@@ -1,4 +1,4 @@
-import type { IHeaders, Message } from "kafkajs";
+import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import type { ResolvedContext } from "../domain/context.js";
 import type { Origin } from "../domain/events.js";
 import type { PostingResult, Skip, VoucherKind } from "../domain/voucher.js";
@@ -12,6 +12,14 @@ export interface SourceRecord {
   headers: IHeaders;
   offset: string;
 }
+
+/** A kafkajs record as the topology keeps it. */
+export const sourceRecordOf = (m: KafkaMessage): SourceRecord => ({
+  key: m.key,
+  value: m.value,
+  headers: m.headers ?? {},
+  offset: m.offset,
+});
 
 /**
  * What the holder of a batch may do while it works on it: heartbeat the group while waiting,

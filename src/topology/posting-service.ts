@@ -22,7 +22,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { loadSchema } from "../schemas.js";
 import { ALL_SOURCE_TOPICS, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC, valueSubject } from "../topics.js";
-import type { SourceBatch } from "./items.js";
+import { type SourceBatch, sourceRecordOf } from "./items.js";
 import { observeBatch } from "./observe.js";
 import type { PublishedBatch } from "./publish.js";
 import { RecordSender } from "./record-sender.js";
@@ -188,7 +188,7 @@ export class PostingService {
     const end = this.options.endOffsets?.get(partitionKey(batch.topic, batch.partition));
     const records = batch.messages
       .filter((m) => !this.options.endOffsets || (end !== undefined && BigInt(m.offset) < end))
-      .map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {}, offset: m.offset }));
+      .map(sourceRecordOf);
     return { topic: batch.topic, partition: batch.partition, records, hold };
   }
 }

@@ -2,7 +2,7 @@ import { concatMap, from, map, type OperatorFunction, pipe, tap, toArray } from 
 import type { AvroCodec } from "../avro/codec.js";
 import type { WaitPolicy } from "../enrich/resolve.js";
 import type { MaterializedTables } from "../enrich/tables.js";
-import { batchWait, chunksOf, joined } from "./chunks.js";
+import { batchWait, chunksOfBatch, joined } from "./chunks.js";
 import type { ItemBatch, SourceBatch } from "./items.js";
 import { type PublishDeps, type PublishedBatch, publish } from "./publish.js";
 import { decode, encode, post, resolve, validate } from "./stages.js";
@@ -31,7 +31,7 @@ export interface TopologyDeps extends PublishDeps {
  */
 export function postingTopology(deps: TopologyDeps): OperatorFunction<SourceBatch, PublishedBatch> {
   return pipe(
-    concatMap((batch) => from(chunksOf(batch)).pipe(postChunks(deps, batchWait(deps.wait)), toArray())),
+    concatMap((batch) => from(chunksOfBatch(batch)).pipe(postChunks(deps, batchWait(deps.wait)), toArray())),
     map(joined),
     concatMap((batch) => publish(deps, batch)),
     tap(deps.observe),

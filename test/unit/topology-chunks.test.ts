@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { batchWait, CHUNK_RECORDS, chunksOf, joined } from "../../src/topology/chunks.js";
+import { batchWait, CHUNK_RECORDS, chunksOfBatch, joined } from "../../src/topology/chunks.js";
 import type { ItemBatch, SourceBatch } from "../../src/topology/items.js";
 
 const source = (n: number): SourceBatch => ({
@@ -30,7 +30,7 @@ describe("a source batch in chunks", () => {
   for (const n of [1, CHUNK_RECORDS - 1, CHUNK_RECORDS, CHUNK_RECORDS + 1, 3 * CHUNK_RECORDS + 7]) {
     it(`${n} records: chunks of at most ${CHUNK_RECORDS}, every record once and in order, joined back`, () => {
       const batch = source(n);
-      const chunks = chunksOf(batch);
+      const chunks = chunksOfBatch(batch);
       assert.equal(chunks.length, Math.ceil(n / CHUNK_RECORDS));
       assert.ok(chunks.every((c) => c.records.length <= CHUNK_RECORDS && c.records.length > 0));
       assert.deepEqual(
@@ -49,7 +49,7 @@ describe("a source batch in chunks", () => {
 
   it("a batch's chunks keep its hold (heartbeat and let-go signal)", () => {
     const hold = { signal: new AbortController().signal, heartbeat: async () => {} };
-    const chunks = chunksOf({ ...source(600), hold });
+    const chunks = chunksOfBatch({ ...source(600), hold });
     assert.ok(chunks.every((c) => c.hold === hold));
   });
 

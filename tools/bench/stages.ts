@@ -5,8 +5,8 @@ import { MaterializedTables } from "../../src/enrich/tables.js";
 import type { PendingRange } from "../../src/kafka/offsets.js";
 import { loadSchema } from "../../src/schemas.js";
 import { VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
-import { chunksOf } from "../../src/topology/chunks.js";
-import type { ItemBatch, SourceBatch } from "../../src/topology/items.js";
+import { chunksOfBatch } from "../../src/topology/chunks.js";
+import { type ItemBatch, type SourceBatch, sourceRecordOf } from "../../src/topology/items.js";
 import { decode, encode, post, resolve, validate } from "../../src/topology/stages.js";
 import { keepRecords } from "./baselines.js";
 
@@ -64,7 +64,7 @@ export async function stageCosts(
       return out;
     };
     for (const batch of batches) {
-      for (const chunk of chunksOf(batch)) {
+      for (const chunk of chunksOfBatch(batch)) {
         const started = cpuMicros();
         let items: ItemBatch = await decode(codec, chunk);
         spent.decode += cpuMicros() - started;
@@ -95,12 +95,7 @@ async function sourceBatches(bench: Runtime, ranges: Map<string, PendingRange>):
       batch = { topic, partition, records: [] };
       byPartition.set(key, batch);
     }
-    batch.records.push({
-      key: m.key ?? null,
-      value: m.value ?? null,
-      headers: m.headers ?? {},
-      offset: m.offset,
-    });
+    batch.records.push(sourceRecordOf(m));
   });
   return [...byPartition.values()];
 }
