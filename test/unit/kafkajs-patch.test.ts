@@ -16,12 +16,15 @@ const Record = internal("protocol/recordBatch/record/v0/index.js");
 const { RecordBatch } = internal("protocol/recordBatch/v0/index.js");
 const decodeRecordBatch = internal("protocol/recordBatch/v0/decoder.js");
 const groupMessagesPerPartition = internal("producer/groupMessagesPerPartition.js");
+const ProduceRequest = internal("protocol/requests/produce/v3/request.js");
 
 describe("kafkajs as patched (patches/kafkajs+2.2.4.patch)", () => {
-  it("is patched: the install step applied all three changes", () => {
+  it("is patched: the install step applied every change", () => {
     for (const file of [
       "protocol/recordBatch/crc32C/index.js",
       "protocol/encoder.js",
+      "protocol/recordBatch/record/v0/index.js",
+      "protocol/requests/produce/v3/request.js",
       "producer/groupMessagesPerPartition.js",
     ]) {
       const text = readFileSync(require.resolve(`kafkajs/src/${file}`), "utf8");
@@ -73,6 +76,46 @@ describe("kafkajs as patched (patches/kafkajs+2.2.4.patch)", () => {
       assert.deepEqual(r.value, m.value);
       assert.equal(r.headers.h?.toString(), m.headers.h);
     });
+  });
+
+  it("a produce request (v3) carries each partition's messages: keys, values, headers, in order", async () => {
+    const messagesOf = (p: number) =>
+      Array.from({ length: 5 + p }, (_, i) => ({
+        key: `merchant-${p}`,
+        value: Buffer.alloc(300 + 211 * i, p + i),
+        ...(i % 2 === 0 ? { headers: { n: String(i) } } : {}),
+      }));
+    const partitions = [0, 1, 2].map((partition) => ({
+      partition,
+      firstSequence: 0,
+      messages: messagesOf(partition),
+    }));
+    const request = ProduceRequest({
+      acks: -1,
+      timeout: 30_000,
+      topicData: [{ topic: "finance.voucher", partitions }],
+    });
+    const d = new Decoder((await request.encode()).buffer);
+    assert.equal(d.readString(), null); // transactional id
+    assert.equal(d.readInt16(), -1);
+    assert.equal(d.readInt32(), 30_000);
+    assert.equal(d.readInt32(), 1);
+    assert.equal(d.readString(), "finance.voucher");
+    assert.equal(d.readInt32(), partitions.length);
+    for (const { partition, messages } of partitions) {
+      assert.equal(d.readInt32(), partition);
+      const end = d.readInt32() + d.offset;
+      const batch = await decodeRecordBatch(d); // reads the batch and moves past it
+      assert.equal(d.offset, end);
+      assert.deepEqual(
+        batch.records.map((r: { key: Buffer; value: Buffer; headers: Record<string, Buffer> }) => [
+          r.key.toString(),
+          r.value,
+          r.headers.n?.toString(),
+        ]),
+        messages.map((m) => [m.key, m.value, m.headers?.n]),
+      );
+    }
   });
 
   it("messages grouped per partition keep their order within each partition", () => {
