@@ -4,7 +4,7 @@ import fc from "fast-check";
 import type { LedgerLine, Voucher } from "../../src/domain/voucher.js";
 import { money } from "../../src/money.js";
 import { canonicalContent, contentHash, isLegacyHash } from "../../src/sinks/content-hash.js";
-import { voucherJson } from "../../src/sinks/voucher-json.js";
+import { type VoucherJson, voucherJson } from "../../src/sinks/voucher-json.js";
 import { voucherArbitrary } from "../support/voucher-arbitrary.js";
 import { sampleVoucher } from "../support/vouchers.js";
 
@@ -118,7 +118,46 @@ describe("contentHash", () => {
   });
 });
 
+/**
+ * The c2 layout as first written, with JSON.stringify: the stored hashes of every voucher
+ * booked so far are of this text, so the writer must keep to it byte for byte.
+ */
+const c2Layout = (v: VoucherJson) =>
+  JSON.stringify([
+    v.voucherId,
+    v.idempotencyKey,
+    v.merchantId,
+    v.type,
+    v.kind,
+    v.category,
+    v.currency,
+    v.amount,
+    [v.party.type, v.party.id, v.party.name && [v.party.name.en, v.party.name.vi]],
+    [v.reason.en, v.reason.vi],
+    [v.source.type, v.source.id, v.source.code],
+    [...v.lines]
+      .sort((a, b) => a.lineNo - b.lineNo)
+      .map((l) => [l.lineNo, l.accountId, l.accountCode, l.side, l.amount]),
+  ]);
+
 describe("canonicalContent", () => {
+  it("is the c2 layout's JSON.stringify text for any voucher, any text (the hashes already stored are of it)", () => {
+    fc.assert(
+      fc.property(voucherArbitrary, fc.boolean(), (voucher, noName) => {
+        const v = voucherJson(voucher);
+        if (noName) v.party = { ...v.party, name: undefined as unknown as null };
+        assert.equal(canonicalContent(v), c2Layout(v));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("is written whole for a voucher larger than its scratch space, and the next one is not disturbed", () => {
+    const large = voucherJson({ ...base, reason: { en: "r".repeat(50_000), vi: "ệ".repeat(30_000) } });
+    assert.equal(canonicalContent(large), c2Layout(large));
+    assert.equal(canonicalContent(voucherJson(base)), c2Layout(voucherJson(base)));
+  });
+
   it("is the same for a voucher's amounts as decimals and as the sink's text, for any text (controls, quotes, lone surrogates)", () => {
     const weird = fc.string({
       unit: fc.constantFrom(
