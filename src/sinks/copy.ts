@@ -53,13 +53,15 @@ function writeText(chunk: Buffer, at: number, text: string): number {
  * Rows as COPY text in buffers of about 64 KiB, each field encoded straight into its chunk.
  * One socket write per row would dominate the cost of COPY; and joining the rows into one
  * string and encoding that measured twice as slow, most of it in flattening the joined string.
- * COPY data need not break at row boundaries, so a row may span two chunks.
+ * COPY data need not break at row boundaries, so a row may span two chunks. The first chunk
+ * is `first` (a caller's scratch space, when it takes each chunk before it asks again).
  */
 export function* copyChunks(
   rows: Iterable<readonly CopyValue[]>,
   chunkBytes = CHUNK_BYTES,
+  first = Buffer.allocUnsafe(chunkBytes),
 ): Generator<Buffer> {
-  let chunk = Buffer.allocUnsafe(chunkBytes);
+  let chunk = first;
   let used = 0;
   for (const row of rows) {
     const last = row.length - 1;
@@ -84,13 +86,42 @@ export function* copyChunks(
   if (used > 0) yield chunk.subarray(0, used);
 }
 
-/** COPY rows into `table (columns)`; identifiers are the caller's constants, never input. */
+/** Where copyText writes before copying out: its chunks are taken whole before the next call. */
+const textScratch = Buffer.allocUnsafe(CHUNK_BYTES);
+
+/**
+ * Rows as COPY text in one buffer of their size: for text kept until it is COPYed (the sink's
+ * vouchers wait for their flush as their rows, not as objects).
+ */
+export const copyText = (rows: Iterable<readonly CopyValue[]>): Buffer =>
+  Buffer.concat([...copyChunks(rows, CHUNK_BYTES, textScratch)]);
+
+/** Pieces of COPY text joined into chunks of about 64 KiB (a larger piece goes alone). */
+export function* joinedChunks(pieces: Iterable<Buffer>, chunkBytes = CHUNK_BYTES): Generator<Buffer> {
+  let run: Buffer[] = [];
+  let bytes = 0;
+  for (const piece of pieces) {
+    if (bytes + piece.length > chunkBytes && run.length > 0) {
+      yield Buffer.concat(run, bytes);
+      run = [];
+      bytes = 0;
+    }
+    run.push(piece);
+    bytes += piece.length;
+  }
+  if (run.length > 0) yield Buffer.concat(run, bytes);
+}
+
+/**
+ * COPY into `table (columns)` the rows given as COPY text (copyText's pieces, in order);
+ * identifiers are the caller's constants, never input.
+ */
 export async function copyRows(
   client: PoolClient,
   table: string,
   columns: readonly string[],
-  rows: Iterable<readonly CopyValue[]>,
+  pieces: Iterable<Buffer>,
 ): Promise<void> {
   const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN`;
-  await pipeline(Readable.from(copyChunks(rows)), client.query(copyFrom(sql)));
+  await pipeline(Readable.from(joinedChunks(pieces)), client.query(copyFrom(sql)));
 }

@@ -3,11 +3,12 @@ import type { Voucher, VoucherKind } from "../domain/voucher.js";
 import { voucherIdOf } from "../ids.js";
 import type { Logger } from "../log.js";
 import { unescapedKey } from "../rules/voucher-builder.js";
+import { type BookableVoucher, bookableVoucher } from "./bookable-voucher.js";
 import { contentHash, isLegacyHash } from "./content-hash.js";
-import { type CopyValue, copyRows } from "./copy.js";
+import { copyRows } from "./copy.js";
 import { type Db, inTransaction } from "./db.js";
 import { isContentRefusal } from "./pg-errors.js";
-import { LINE_COLUMNS, namesOf, rowOf, STORED_VOUCHER_JSON, VOUCHER_COLUMNS } from "./voucher-columns.js";
+import { LINE_COLUMNS, namesOf, STORED_VOUCHER_JSON, VOUCHER_COLUMNS } from "./voucher-columns.js";
 import { type VoucherJson, voucherJson, voucherJsonDefects } from "./voucher-json.js";
 
 export type KindCounts = Partial<Record<VoucherKind, number>>;
@@ -36,11 +37,10 @@ export interface BatchResult {
 }
 
 interface Staged {
-  v: VoucherJson;
+  v: BookableVoucher;
   /** Its voucher id as Postgres prints a uuid, which is how the sink matches rows to copies. */
   id: string;
   ord: number;
-  hash: string;
 }
 
 /** Staged and inserted: the voucher's columns, then the hash of its content. */
@@ -135,9 +135,15 @@ async function upgradeLegacyHashes(client: PoolClient, hashes: ReadonlyMap<strin
   );
 }
 
-async function recordConflicts(client: PoolClient, conflicts: ContentConflict[]): Promise<void> {
+/** A copy that differs from the voucher that stands for it, and the conflict recorded for it. */
+interface Conflicting {
+  copy: Staged;
+  conflict: ContentConflict;
+}
+
+async function recordConflicts(client: PoolClient, conflicting: readonly Conflicting[]): Promise<void> {
   const distinct = new Map<string, { c: ContentConflict; n: number }>();
-  for (const c of conflicts) {
+  for (const { conflict: c } of conflicting) {
     const id = `${c.key}\u0000${c.incomingHash}`;
     const seen = distinct.get(id);
     if (seen) seen.n++;
@@ -158,18 +164,14 @@ async function recordConflicts(client: PoolClient, conflicts: ContentConflict[])
 const byVoucherId = (a: Staged, b: Staged) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The ledger-line rows of these vouchers, each tied to its voucher. */
-function lineRowsOf(staged: readonly Staged[]): CopyValue[][] {
-  const rows: CopyValue[][] = [];
-  for (const s of staged) for (const l of s.v.lines) rows.push(rowOf(LINE_COLUMNS, l, [s.v.voucherId]));
-  return rows;
-}
+const lineRowsOf = (staged: readonly Staged[]) => staged.map((s) => s.v.lineRows);
 
-/** A voucher's row: its columns after the `leading` values, then its content hash. */
-const voucherRow = (s: Staged, leading: CopyValue[] = []) => {
-  const row = rowOf(VOUCHER_COLUMNS, s.v, leading);
-  row.push(s.hash);
-  return row;
-};
+/** The staged vouchers' rows, each led by its place in the batch (`ord`). */
+function stagedRowsOf(staged: readonly Staged[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (const s of staged) pieces.push(Buffer.from(`${s.ord}\t`), s.v.row);
+  return pieces;
+}
 
 const STORED_HASHES_SQL =
   "SELECT voucher_id, content_hash FROM finance.voucher WHERE voucher_id = ANY($1::uuid[])";
@@ -196,9 +198,9 @@ async function newCopiesIfOnlyReplays(
   const fresh: Staged[] = [];
   for (const s of pending) {
     const first = firstOf.get(s.id) as Staged;
-    const standing = stored.get(s.id) ?? (first === s ? undefined : first.hash);
+    const standing = stored.get(s.id) ?? (first === s ? undefined : first.v.hash);
     if (standing === undefined) fresh.push(s);
-    else if (standing !== s.hash) return null;
+    else if (standing !== s.v.hash) return null;
   }
   return fresh;
 }
@@ -218,7 +220,7 @@ async function copiedDirectly(client: PoolClient, fresh: readonly Staged[]): Pro
   if (fresh.length === 0) return true;
   await client.query("SAVEPOINT direct_copy");
   try {
-    const rows = [...fresh].sort(byVoucherId).map((s) => voucherRow(s));
+    const rows = [...fresh].sort(byVoucherId).map((s) => s.v.row);
     await copyRows(client, "finance.voucher", VOUCHER_ROW, rows);
     await copyRows(client, "finance.ledger_line", LINE_ROW, lineRowsOf(fresh));
   } catch (e) {
@@ -239,21 +241,16 @@ async function stagedInsert(
   staged: readonly Staged[],
   pending: readonly Staged[],
   firstOf: FirstCopies,
-): Promise<{ inserted: Set<string>; conflicts: ContentConflict[] }> {
+): Promise<{ inserted: Set<string>; conflicts: Conflicting[] }> {
   const isFirst = (s: Staged) => firstOf.get(s.id) === s;
   // later copies of a voucher inside the batch are replays: their lines are never needed
   const firstLines = lineRowsOf(pending.filter(isFirst));
   await client.query(STAGING_DDL);
-  await copyRows(
-    client,
-    "pg_temp.stage_voucher",
-    ["ord", ...VOUCHER_ROW],
-    pending.map((s) => voucherRow(s, [s.ord])),
-  );
+  await copyRows(client, "pg_temp.stage_voucher", ["ord", ...VOUCHER_ROW], stagedRowsOf(pending));
   await copyRows(client, "pg_temp.stage_line", LINE_ROW, firstLines);
   const { rows } = await client.query<{ voucher_id: string }>(INSERT_SQL);
   const inserted = new Set(rows.map((r) => r.voucher_id));
-  const conflicts: ContentConflict[] = [];
+  const conflicts: Conflicting[] = [];
   // Only the copies this statement did not insert can differ from what stands for them.
   const notInserted = pending.filter((s) => !(isFirst(s) && inserted.has(s.id))).map((s) => s.ord);
   if (notInserted.length === 0) return { inserted, conflicts };
@@ -267,13 +264,16 @@ async function stagedInsert(
   for (const row of differing.rows) {
     const s = staged[row.ord] as Staged;
     // A legacy hash also covered occurredAt: compare the stored content by today's layout.
-    if (current.get(row.stored.voucherId) === s.hash) continue;
+    if (current.get(row.stored.voucherId) === s.v.hash) continue;
     conflicts.push({
-      key: s.v.idempotencyKey,
-      storedHash: row.stored_hash,
-      incomingHash: s.hash,
-      stored: row.stored,
-      incoming: s.v,
+      copy: s,
+      conflict: {
+        key: s.v.idempotencyKey,
+        storedHash: row.stored_hash,
+        incomingHash: s.v.hash,
+        stored: row.stored,
+        incoming: s.v.json(),
+      },
     });
   }
   if (conflicts.length > 0) await recordConflicts(client, conflicts);
@@ -334,12 +334,10 @@ async function storedStandings(client: PoolClient, ids: string[]): Promise<Map<s
   return standings;
 }
 
-const batchStanding = (first: Staged): LegacyStanding => ({
-  doc: first.v,
-  storedHash: first.hash,
-  hash: first.hash,
-  stored: first.v,
-});
+function batchStanding(first: Staged): LegacyStanding {
+  const stored = first.v.json();
+  return { doc: stored, storedHash: first.v.hash, hash: first.v.hash, stored };
+}
 
 /**
  * Whether the standing voucher is the one booked for this copy's document under its legacy key:
@@ -369,9 +367,9 @@ async function settleLegacyCopies(
   client: PoolClient,
   staged: readonly Staged[],
   firstOf: FirstCopies,
-): Promise<{ settled: Set<Staged>; conflicts: ContentConflict[] }> {
+): Promise<{ settled: Set<Staged>; conflicts: Conflicting[] }> {
   const settled = new Set<Staged>();
-  const conflicts: ContentConflict[] = [];
+  const conflicts: Conflicting[] = [];
   const candidates = legacyCandidates(staged);
   if (candidates.size === 0) return { settled, conflicts };
   const stored = await storedStandings(client, [...candidates.keys()]);
@@ -380,18 +378,22 @@ async function settleLegacyCopies(
     const standing = stored.get(legacyId) ?? (inBatch && batchStanding(inBatch));
     if (!standing) continue;
     for (const s of copies) {
-      if (!isLegacyCopy(standing.doc, s.v)) continue;
+      const incoming = s.v.json();
+      if (!isLegacyCopy(standing.doc, incoming)) continue;
       settled.add(s);
       // the same content booked under the standing voucher's identity is what a replay hashes to
       const { voucherId, idempotencyKey } = standing.doc;
-      const asStanding = contentHash({ ...s.v, voucherId, idempotencyKey });
+      const asStanding = contentHash({ ...incoming, voucherId, idempotencyKey });
       if (asStanding === standing.hash) continue;
       conflicts.push({
-        key: idempotencyKey,
-        storedHash: standing.storedHash,
-        incomingHash: asStanding,
-        stored: standing.stored,
-        incoming: s.v,
+        copy: s,
+        conflict: {
+          key: idempotencyKey,
+          storedHash: standing.storedHash,
+          incomingHash: asStanding,
+          stored: standing.stored,
+          incoming,
+        },
       });
     }
   }
@@ -413,25 +415,30 @@ export async function writeVoucherBatch(
 ): Promise<BatchResult> {
   const json = vouchers.map(voucherJson);
   json.forEach(assertWritable);
-  return writeCheckedVoucherBatch(db, log, json);
+  return writeCheckedVoucherBatch(
+    db,
+    log,
+    json.map((v) => bookableVoucher(v)),
+  );
 }
 
 /**
  * writeVoucherBatch for vouchers the caller has already found writable (unwritableReason is
- * null for each): the sink checks every voucher once, to set the unwritable ones aside, and
- * the check is a tenth of its work per voucher.
+ * null for each) and holds as bookable vouchers: the sink checks every voucher once, as it
+ * reads it, to set the unwritable ones aside.
  */
 export async function writeCheckedVoucherBatch(
   db: Db,
   log: Logger,
-  vouchers: readonly VoucherJson[],
+  vouchers: readonly BookableVoucher[],
 ): Promise<BatchResult> {
   const result: BatchResult = { inserted: {}, replayed: {}, conflicts: [], via: "staging" };
   if (vouchers.length === 0) return result;
+  const conflicting: Conflicting[] = [];
 
   const firstOf = new Map<string, Staged>();
   const staged: Staged[] = vouchers.map((v, ord) => {
-    const s = { v, id: v.voucherId.toLowerCase(), ord, hash: contentHash(v) };
+    const s = { v, id: v.voucherId.toLowerCase(), ord };
     if (!firstOf.has(s.id)) firstOf.set(s.id, s);
     return s;
   });
@@ -439,7 +446,7 @@ export async function writeCheckedVoucherBatch(
   const insertedIds = await inTransaction(db, "write voucher batch", async (client) => {
     await client.query(NO_JIT);
     const legacy = await settleLegacyCopies(client, staged, firstOf);
-    result.conflicts.push(...legacy.conflicts);
+    conflicting.push(...legacy.conflicts);
     const pending = legacy.settled.size === 0 ? staged : staged.filter((s) => !legacy.settled.has(s));
     const fresh = await newCopiesIfOnlyReplays(client, pending, firstOf);
     if (fresh && (await copiedDirectly(client, fresh))) {
@@ -447,20 +454,24 @@ export async function writeCheckedVoucherBatch(
       return new Set(fresh.map((s) => s.id));
     }
     const { inserted, conflicts } = await stagedInsert(client, staged, pending, firstOf);
-    result.conflicts.push(...conflicts);
+    conflicting.push(...conflicts);
     return inserted;
   });
 
+  result.conflicts = conflicting.map((c) => c.conflict);
   const debug = log.isLevelEnabled("debug");
-  const conflicting = new Set(result.conflicts.map((c) => c.incoming));
+  const conflictCopies = new Set(conflicting.map((c) => c.copy));
   for (const s of staged) {
     if (firstOf.get(s.id) === s && insertedIds.has(s.id)) {
       bump(result.inserted, s.v.kind);
-    } else if (!conflicting.has(s.v)) {
+    } else if (!conflictCopies.has(s)) {
       // a conflicting copy is counted as a conflict only, never also as a replay (SPEC §7)
       bump(result.replayed, s.v.kind);
       if (debug)
-        log.debug({ idempotencyKey: s.v.idempotencyKey, eventId: s.v.origin.eventId }, "idempotent replay");
+        log.debug(
+          { idempotencyKey: s.v.idempotencyKey, eventId: s.v.json().origin.eventId },
+          "idempotent replay",
+        );
     }
   }
   for (const c of result.conflicts) {

@@ -7,16 +7,31 @@ import type { Logger } from "../log.js";
 import type { LogRateLimit } from "../log-rate.js";
 import type { Metrics } from "../metrics.js";
 import { type AccountWriteMode, upsertAccounts } from "./account-writer.js";
+import { type BookableVoucher, bookableVoucher } from "./bookable-voucher.js";
 import { isolateRefusals, type Refusal } from "./isolate-refusals.js";
 import { unwritableReason, writeCheckedVoucherBatch } from "./postgres-writer.js";
 import type { VoucherJson } from "./voucher-json.js";
 
 /** One thing to book, with the Kafka record it came from, so a refused one is dead-lettered as it arrived. */
 export type SinkWork = { source: SourceRecord } & (
-  | { kind: "voucher"; voucher: VoucherJson }
+  | { kind: "voucher"; voucher: BookableVoucher }
+  /** A voucher that cannot be booked as it is: dead-lettered by the flush, on its own. */
+  | { kind: "unwritable"; reason: string }
   | { kind: "deadLetter"; record: DeadLetterRecord }
   | { kind: "account"; account: Account; mode: AccountWriteMode }
 );
+
+/**
+ * A voucher the sink has read, as work: bookable, or unwritable (a posting bug, or content
+ * Postgres would refuse; see unwritableReason). `json` gives the whole voucher again when a
+ * rare path needs it (see BookableVoucher).
+ */
+export function voucherWork(v: VoucherJson, source: SourceRecord, json?: () => VoucherJson): SinkWork {
+  const reason = unwritableReason(v);
+  return reason === null
+    ? { kind: "voucher", voucher: bookableVoucher(v, json), source }
+    : { kind: "unwritable", reason, source };
+}
 
 type WorkOf<K extends SinkWork["kind"]> = Extract<SinkWork, { kind: K }>;
 
@@ -48,7 +63,7 @@ const addCounts = (into: Record<string, number>, counts: Record<string, number>)
 async function bookVouchers(
   pool: Pool,
   { log, metrics }: FlushResources,
-  vouchers: readonly VoucherJson[],
+  vouchers: readonly BookableVoucher[],
   outcome: FlushOutcome,
 ): Promise<void> {
   const result = await writeCheckedVoucherBatch(pool, log, vouchers);
@@ -83,13 +98,7 @@ async function bookAll(
   const accountsIn = (mode: AccountWriteMode) => ofKind("account").filter((w) => w.mode === mode);
   const upsert = (mode: AccountWriteMode) => (ws: readonly WorkOf<"account">[]) =>
     upsertAccounts(pool, ws.map(accountOf), mode);
-  const writable: WorkOf<"voucher">[] = [];
-  const unwritable: Refusal<SinkWork>[] = [];
-  for (const w of ofKind("voucher")) {
-    const reason = unwritableReason(w.voucher);
-    if (reason === null) writable.push(w);
-    else unwritable.push({ item: w, error: new PostingFailedError(reason) });
-  }
+  const unwritable = ofKind("unwritable").map((w) => ({ item: w, error: new PostingFailedError(w.reason) }));
   // Steps run one after another. Seeding goes before CDC rows: it only creates what is
   // missing, so a merchant's later rename stands.
   return [
@@ -97,7 +106,9 @@ async function bookAll(
     ...(await isolateRefusals(accountsIn("replace"), upsert("replace"))),
     ...(await isolateRefusals(ofKind("deadLetter"), (ws) => insertDeadLetters(pool, ws.map(recordOf)))),
     ...unwritable,
-    ...(await isolateRefusals(writable, (ws) => bookVouchers(pool, resources, ws.map(voucherOf), outcome))),
+    ...(await isolateRefusals(ofKind("voucher"), (ws) =>
+      bookVouchers(pool, resources, ws.map(voucherOf), outcome),
+    )),
   ];
 }
 

@@ -15,7 +15,7 @@ import type { Metrics } from "../metrics.js";
 import { CDC_TOPICS, type CdcTopic, DLQ_TOPIC, OUTPUT_TOPICS, VOUCHER_TOPIC } from "../topics.js";
 import type { AccountWriteMode } from "./account-writer.js";
 import { GroupCommit } from "./group-commit.js";
-import { type FlushOutcome, flushSinkWork, type SinkWork } from "./sink-flush.js";
+import { type FlushOutcome, flushSinkWork, type SinkWork, voucherWork } from "./sink-flush.js";
 import type { VoucherJson } from "./voucher-json.js";
 
 /** The sink's topics: vouchers and dead letters to book, merchants and accounts to keep finance.account whole. */
@@ -159,7 +159,8 @@ export class SinkService {
     const { topic, key, value } = source;
     if (topic === VOUCHER_TOPIC) {
       // amounts as exact text: the sink only checks, copies and hashes them
-      return [{ kind: "voucher", voucher: this.options.codec.decodeMoneyText<VoucherJson>(value), source }];
+      const read = () => this.options.codec.decodeMoneyText<VoucherJson>(value);
+      return [voucherWork(read(), source, read)];
     }
     if (topic === DLQ_TOPIC) return [{ kind: "deadLetter", record: dlqRecord(source), source }];
     const rec = {
@@ -173,7 +174,7 @@ export class SinkService {
   }
 
   private async flush(work: SinkWork[]): Promise<void> {
-    const vouchers = work.filter((w) => w.kind === "voucher").length;
+    const vouchers = work.filter((w) => w.kind === "voucher" || w.kind === "unwritable").length;
     const { pool, log, metrics } = this.options;
     const end = metrics.sinkFlushSeconds.startTimer();
     const outcome = await flushSinkWork(pool, { log, metrics, refusedLog: this.refused }, work);

@@ -7,7 +7,7 @@ import type { Account } from "../../src/domain/accounts.js";
 import type { Voucher } from "../../src/domain/voucher.js";
 import { TransientInfraError } from "../../src/errors.js";
 import { migrate } from "../../src/sinks/migrate.js";
-import { flushSinkWork, type SinkWork } from "../../src/sinks/sink-flush.js";
+import { flushSinkWork, type SinkWork, voucherWork } from "../../src/sinks/sink-flush.js";
 import { voucherJson } from "../../src/sinks/voucher-json.js";
 import { CDC_TOPICS, DLQ_TOPIC, VOUCHER_TOPIC } from "../../src/topics.js";
 import { log } from "../support/log.js";
@@ -41,11 +41,8 @@ function sourceAt(topic: string, partition: number, offset: number): SourceRecor
 }
 
 let nextOffset = 1_000;
-const voucherWork = (voucher: Voucher): SinkWork => ({
-  kind: "voucher",
-  voucher: voucherJson(voucher),
-  source: sourceAt(VOUCHER_TOPIC, nextOffset % 3, nextOffset++),
-});
+const workOf = (voucher: Voucher): SinkWork =>
+  voucherWork(voucherJson(voucher), sourceAt(VOUCHER_TOPIC, nextOffset % 3, nextOffset++));
 
 const deadLettersAt = async (sources: SourceRecord[]) =>
   (
@@ -78,10 +75,11 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
       sampleVoucher(`${run}-${i}`, { merchantId: `m-${i % 7}` }),
     );
     const bad = Object.values(refusedVouchers(run));
-    const work = good.map(voucherWork);
+    const work = good.map(workOf);
+    const badWork = bad.map((b) => workOf(b.voucher));
     // spread the refused ones through the batch
-    bad.forEach((b, i) => {
-      work.splice(i * 100 + 37, 0, voucherWork(b.voucher));
+    badWork.forEach((w, i) => {
+      work.splice(i * 100 + 37, 0, w);
     });
     const before = await postingFailures(VOUCHER_TOPIC);
 
@@ -91,12 +89,8 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     assert.equal(booked.length, good.length);
     assert.ok(booked.every((r) => r.lines === 3));
     assert.deepEqual(await bookedKeys(bad.map((b) => b.voucher)), []);
-    const refusedSources = bad.map(
-      (b) =>
-        work.find((w) => w.kind === "voucher" && w.voucher.idempotencyKey === b.voucher.idempotencyKey)
-          ?.source,
-    );
-    const letters = await deadLettersAt(refusedSources as SourceRecord[]);
+    const refusedSources = badWork.map((w) => w.source);
+    const letters = await deadLettersAt(refusedSources);
     assert.equal(letters.length, bad.length);
     for (const [i, source] of refusedSources.entries()) {
       assert.ok(source);
@@ -180,7 +174,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
 
   it("gives up on a dead letter Postgres refuses too: logged, never retried forever", async () => {
     const poison = sampleVoucher(uid("poison"));
-    const poisonWork: SinkWork = { ...voucherWork({ ...poison, type: "REFUND" } as unknown as Voucher) };
+    const poisonWork: SinkWork = { ...workOf({ ...poison, type: "REFUND" } as unknown as Voucher) };
     poisonWork.source.key = Buffer.from("poison");
     // stands in for any content refusal of the dead-letter row itself
     await pool.query(
@@ -188,7 +182,7 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
     );
     try {
       const fine = sampleVoucher(uid("beside-poison"));
-      assert.equal((await flushSinkWork(pool, { log, metrics }, [poisonWork, voucherWork(fine)])).refused, 1);
+      assert.equal((await flushSinkWork(pool, { log, metrics }, [poisonWork, workOf(fine)])).refused, 1);
       assert.equal((await bookedKeys([fine])).length, 1);
       assert.deepEqual(await deadLettersAt([poisonWork.source]), []);
     } finally {
@@ -198,8 +192,8 @@ describe("sink flush: a record Postgres refuses for its content never stalls the
 
   it("throws an outage or a broken deployment instead of dead-lettering anything", async () => {
     const work = [
-      voucherWork(sampleVoucher(uid("outage"))),
-      ...Object.values(refusedVouchers(uid("outage"))).map((b) => voucherWork(b.voucher)),
+      workOf(sampleVoucher(uid("outage"))),
+      ...Object.values(refusedVouchers(uid("outage"))).map((b) => workOf(b.voucher)),
     ];
 
     const closed = new pg.Pool({ connectionString: db.url, max: 1 });
