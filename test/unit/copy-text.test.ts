@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { type CopyValue, copyChunks, copyField } from "../../src/sinks/copy.js";
+import { type CopyValue, copyChunks, copyField, copyText, joinedChunks } from "../../src/sinks/copy.js";
 
 /** The COPY text the rows stand for, built the plain way. */
 const textOf = (rows: readonly (readonly CopyValue[])[]) =>
@@ -85,5 +85,38 @@ describe("COPY text", () => {
 
   it("gives no chunk for no rows", () => {
     assert.deepEqual([...copyChunks([])], []);
+  });
+
+  it("gives rows as one buffer of their text, however large, and each call its own buffer", () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => ROWS[i % ROWS.length] as CopyValue[]);
+    const first = copyText(rows);
+    assert.deepEqual(first, Buffer.from(textOf(rows)));
+    const second = copyText([ROWS[0] as CopyValue[]]);
+    assert.deepEqual(first, Buffer.from(textOf(rows)), "a later call does not write over an earlier buffer");
+    assert.equal(second.toString(), textOf([ROWS[0] as CopyValue[]]));
+  });
+});
+
+describe("COPY text pieces joined into chunks", () => {
+  it("keeps their bytes and order in chunks of at most the size, a larger piece alone", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 500 }),
+        (arrays, size) => {
+          const pieces = arrays.map((a) => Buffer.from(a));
+          const chunks = [...joinedChunks(pieces, size)];
+          assert.deepEqual(Buffer.concat(chunks), Buffer.concat(pieces));
+          for (const c of chunks) {
+            assert.ok(c.length <= size || pieces.some((p) => p.equals(c) && p.length > size), `${c.length}`);
+          }
+          // no two neighbouring chunks would have fit in one
+          for (let i = 1; i < chunks.length; i++) {
+            assert.ok((chunks[i - 1] as Buffer).length + (chunks[i] as Buffer).length > size);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
