@@ -1,8 +1,11 @@
 import type { VoucherKind } from "../domain/voucher.js";
 import { contentHash } from "./content-hash.js";
-import { copyText } from "./copy.js";
-import { LINE_COLUMNS, rowOf, VOUCHER_COLUMNS } from "./voucher-columns.js";
+import { CopyTextWriter } from "./copy.js";
+import { LINE_COLUMNS, VOUCHER_COLUMNS } from "./voucher-columns.js";
 import type { VoucherJson } from "./voucher-json.js";
+
+/** Every bookable voucher's rows are written here and taken at once. */
+const text = new CopyTextWriter();
 
 /**
  * A writable voucher as the sink holds it until its flush: its rows already written as COPY
@@ -33,16 +36,21 @@ export interface BookableVoucher {
  */
 export function bookableVoucher(v: VoucherJson, json: () => VoucherJson = () => v): BookableVoucher {
   const hash = contentHash(v);
-  const voucherRow = rowOf(VOUCHER_COLUMNS, v);
-  voucherRow.push(hash);
+  for (const [, , value] of VOUCHER_COLUMNS) text.field(value(v));
+  const row = text.field(hash).endRow().take();
+  for (const l of v.lines) {
+    text.field(v.voucherId);
+    for (const [, , value] of LINE_COLUMNS) text.field(value(l));
+    text.endRow();
+  }
   return {
     voucherId: v.voucherId,
     idempotencyKey: v.idempotencyKey,
     kind: v.kind,
     occurredAt: v.occurredAt,
     hash,
-    row: copyText([voucherRow]),
-    lineRows: copyText(v.lines.map((l) => rowOf(LINE_COLUMNS, l, [v.voucherId]))),
+    row,
+    lineRows: text.take(),
     json,
   };
 }

@@ -50,51 +50,48 @@ function writeText(chunk: Buffer, at: number, text: string): number {
 }
 
 /**
- * Rows as COPY text in buffers of about 64 KiB, each field encoded straight into its chunk.
- * One socket write per row would dominate the cost of COPY; and joining the rows into one
- * string and encoding that measured twice as slow, most of it in flattening the joined string.
- * COPY data need not break at row boundaries, so a row may span two chunks. The first chunk
- * is `first` (a caller's scratch space, when it takes each chunk before it asks again).
+ * COPY text written field by field into scratch space, each field encoded straight into it,
+ * and taken out as a buffer of its size: rows kept until they are COPYed (the sink's vouchers
+ * wait for their flush as their rows), then streamed in chunks (joinedChunks). One socket
+ * write per row would dominate the cost of COPY; and joining the rows into one string and
+ * encoding that measured twice as slow, most of it in flattening the joined string.
  */
-export function* copyChunks(
-  rows: Iterable<readonly CopyValue[]>,
-  chunkBytes = CHUNK_BYTES,
-  first = Buffer.allocUnsafe(chunkBytes),
-): Generator<Buffer> {
-  let chunk = first;
-  let used = 0;
-  for (const row of rows) {
-    const last = row.length - 1;
-    for (let i = 0; i <= last; i++) {
-      const value = row[i] as CopyValue;
-      // null is \N, unescaped; a number's digits need no escapes
-      const text = value === null ? "\\N" : typeof value === "number" ? String(value) : value;
-      const room = text.length * MAX_BYTES_PER_UNIT + 1;
-      if (used + room > chunk.length) {
-        // A yielded chunk is never written again: the next one is a new buffer.
-        if (used > 0) yield chunk.subarray(0, used);
-        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, room));
-        used = 0;
-      }
-      if (value === null) {
-        chunk[used++] = BACKSLASH;
-        chunk[used++] = 0x4e; // N
-      } else used = writeText(chunk, used, text);
-      chunk[used++] = i === last ? NEWLINE : TAB;
+export class CopyTextWriter {
+  private scratch = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+
+  /** Writes a field, then a tab: endRow turns the last one into the row's newline. */
+  field(value: CopyValue): this {
+    // null is \N, unescaped; a number's digits need no escapes
+    const text = value === null ? "\\N" : typeof value === "number" ? String(value) : value;
+    const room = text.length * MAX_BYTES_PER_UNIT + 1;
+    if (this.used + room > this.scratch.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.scratch.length, this.used + room));
+      this.scratch.copy(grown, 0, 0, this.used);
+      this.scratch = grown;
     }
+    const chunk = this.scratch;
+    if (value === null) {
+      chunk[this.used++] = BACKSLASH;
+      chunk[this.used++] = 0x4e; // N
+    } else this.used = writeText(chunk, this.used, text);
+    chunk[this.used++] = TAB;
+    return this;
   }
-  if (used > 0) yield chunk.subarray(0, used);
+
+  /** Ends the row its fields since the last endRow make (at least one). */
+  endRow(): this {
+    this.scratch[this.used - 1] = NEWLINE;
+    return this;
+  }
+
+  /** The rows written since the last take, in a buffer of their own. */
+  take(): Buffer {
+    const text = Buffer.from(this.scratch.subarray(0, this.used));
+    this.used = 0;
+    return text;
+  }
 }
-
-/** Where copyText writes before copying out: its chunks are taken whole before the next call. */
-const textScratch = Buffer.allocUnsafe(CHUNK_BYTES);
-
-/**
- * Rows as COPY text in one buffer of their size: for text kept until it is COPYed (the sink's
- * vouchers wait for their flush as their rows, not as objects).
- */
-export const copyText = (rows: Iterable<readonly CopyValue[]>): Buffer =>
-  Buffer.concat([...copyChunks(rows, CHUNK_BYTES, textScratch)]);
 
 /** Pieces of COPY text joined into chunks of about 64 KiB (a larger piece goes alone). */
 export function* joinedChunks(pieces: Iterable<Buffer>, chunkBytes = CHUNK_BYTES): Generator<Buffer> {
@@ -113,7 +110,7 @@ export function* joinedChunks(pieces: Iterable<Buffer>, chunkBytes = CHUNK_BYTES
 }
 
 /**
- * COPY into `table (columns)` the rows given as COPY text (copyText's pieces, in order);
+ * COPY into `table (columns)` the rows given as COPY text (a CopyTextWriter's takes, in order);
  * identifiers are the caller's constants, never input.
  */
 export async function copyRows(

@@ -63,12 +63,6 @@ export const LINE_COLUMNS: readonly Column<LineJson>[] = [
 ];
 
 export const namesOf = <T>(columns: readonly Column<T>[]) => columns.map(([name]) => name);
-/** The values of `row` for `columns`, after the values already in `into` (which it returns). */
-export function rowOf<T>(columns: readonly Column<T>[], row: T, into: CopyValue[] = []): CopyValue[] {
-  for (const column of columns) into.push(column[2](row));
-  return into;
-}
-
 type JsonNode = { sql: string } | { fields: Map<string, JsonNode>; nullable: boolean; nullWhen: string };
 
 /** `jsonb_build_object(...)` of the columns of table alias `alias`, nested as their fields. */

@@ -7,9 +7,8 @@ import type { LedgerLine, Voucher } from "../../src/domain/voucher.js";
 import { voucherDefects } from "../../src/domain/voucher-check.js";
 import { formatMoney, Money, money } from "../../src/money.js";
 import { loadSchema } from "../../src/schemas.js";
+import { bookableVoucher } from "../../src/sinks/bookable-voucher.js";
 import { contentHash } from "../../src/sinks/content-hash.js";
-import { copyChunks } from "../../src/sinks/copy.js";
-import { LINE_COLUMNS, rowOf, VOUCHER_COLUMNS } from "../../src/sinks/voucher-columns.js";
 import { type VoucherJson, voucherJson, voucherJsonDefects } from "../../src/sinks/voucher-json.js";
 import { VOUCHER_TOPIC, valueSubject } from "../../src/topics.js";
 import { voucherArbitrary as voucherArb } from "../support/voucher-arbitrary.js";
@@ -29,13 +28,11 @@ const asBefore = (v: Voucher): VoucherJson => ({
   lines: v.lines.map((l) => ({ ...l, amount: formatMoney(l.amount) })),
 });
 
-const copyText = (v: VoucherJson) =>
-  Buffer.concat([
-    ...copyChunks([
-      rowOf(VOUCHER_COLUMNS, v),
-      ...v.lines.map((l) => [v.voucherId, ...rowOf(LINE_COLUMNS, l)]),
-    ]),
-  ]);
+/** The voucher's rows as the sink COPYs them. */
+const copyText = (v: VoucherJson) => {
+  const b = bookableVoucher(v);
+  return Buffer.concat([b.row, b.lineRows]);
+};
 
 /** A voucher that balances: its last line takes the difference (when that stays in numeric(19,4)). */
 const balanced = voucherArb
