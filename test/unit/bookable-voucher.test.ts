@@ -13,14 +13,17 @@ const v = voucherJson(sampleVoucher("bk-1"));
 describe("a bookable voucher", () => {
   it("holds its finance.voucher row (content hash last) and its ledger lines' rows as COPY text", () => {
     const b = bookableVoucher(v);
+    const leading = [
+      "voucherId",
+      "idempotencyKey",
+      "merchantId",
+      "type",
+      "kind",
+      "category",
+      "currency",
+    ] as const;
     const voucherRow = [
-      v.voucherId,
-      v.idempotencyKey,
-      v.merchantId,
-      v.type,
-      v.kind,
-      v.category,
-      v.currency,
+      ...leading.map((field) => v[field]),
       v.amount,
       v.party.type,
       v.party.id,
