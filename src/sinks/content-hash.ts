@@ -152,9 +152,6 @@ function canonicalBytes(v: VoucherContent): Buffer {
   return scratch.subarray(0, at);
 }
 
-/** The canonical content as text (see canonicalBytes). */
-export const canonicalContent = (v: VoucherContent): string => canonicalBytes(v).toString("utf8");
-
 /**
  * Prefixed sha256 (hex) of the canonical content: equal for replays, different for a
  * conflicting version.
