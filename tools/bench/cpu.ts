@@ -158,3 +158,49 @@ export class ResidentMemory {
 
 /** Linux' page size on the platforms Node runs on (x86-64, arm64 with 4 KiB pages). */
 const PAGE_BYTES = 4096;
+
+/** One reading of `sampleCpu`, and when it was taken (ms since the epoch). */
+export interface CpuReading {
+  at: number;
+  cpu: CpuSeconds;
+}
+
+/** Cores a group of processes used on average in each slice (CPU seconds per second). */
+export interface CoresInSlice {
+  /** The bench's children: `run` and its sink process (`pipeline` less the bench's own time). */
+  financePosting: number;
+  broker: number;
+  postgres: number;
+}
+
+/**
+ * Cores used in each of `slices` equal slices of [from, to], from readings taken every so
+ * often: each slice reads between the readings nearest its bounds, so a broker that is still
+ * compiling its hot paths at the start (a JVM started a moment ago) shows as such. Null for a
+ * slice with no two distinct readings near it.
+ */
+export function coresBySlice(
+  readings: readonly CpuReading[],
+  from: number,
+  to: number,
+  slices: number,
+): (CoresInSlice | null)[] {
+  const nearest = (t: number) =>
+    readings.reduce<CpuReading | null>(
+      (best, r) => (best === null || Math.abs(r.at - t) < Math.abs(best.at - t) ? r : best),
+      null,
+    );
+  const width = (to - from) / slices;
+  return Array.from({ length: slices }, (_, i) => {
+    const start = nearest(from + i * width);
+    const end = nearest(from + (i + 1) * width);
+    if (!start || !end || end.at <= start.at) return null;
+    const d = cpuBetween(start.cpu, end.cpu) as CpuSeconds;
+    const seconds = (end.at - start.at) / 1000;
+    return {
+      financePosting: (d.pipeline - d.topology) / seconds,
+      broker: d.broker / seconds,
+      postgres: d.postgres / seconds,
+    };
+  });
+}

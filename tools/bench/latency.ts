@@ -72,11 +72,17 @@ export interface LatencySample {
  */
 export function p99ByWindow(samples: readonly LatencySample[], windows: number): number[] {
   if (samples.length === 0 || windows < 1) return [];
-  let first = Number.POSITIVE_INFINITY;
-  let last = Number.NEGATIVE_INFINITY;
-  for (const s of samples) [first, last] = [Math.min(first, s.ackedAt), Math.max(last, s.ackedAt)];
+  const { first, last } = publishingSpan(samples);
   const width = (last - first) / windows || 1;
   const slices: number[][] = Array.from({ length: windows }, () => []);
   for (const s of samples) slices[Math.min(windows - 1, Math.floor((s.ackedAt - first) / width))]?.push(s.ms);
   return slices.map((ms) => percentiles(ms)?.p99 ?? 0);
+}
+
+/** The publishing time the samples span: their first and last ack. */
+export function publishingSpan(samples: readonly LatencySample[]): { first: number; last: number } {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const s of samples) [first, last] = [Math.min(first, s.ackedAt), Math.max(last, s.ackedAt)];
+  return { first, last };
 }

@@ -4,8 +4,9 @@ import { expectedFor, VOUCHER_KINDS } from "../../test/oracle/expected.js";
 import { SIMULATION_PARTITIONS, simulateCommand } from "../simulate/command.js";
 import { ensureSimulationTopics } from "../simulate/publish.js";
 import { startCli } from "./cli-process.js";
+import { type CoresInSlice, type CpuReading, coresBySlice, sampleCpu } from "./cpu.js";
 import { freePort } from "./free-port.js";
-import { AckTimes, type LatencySample, p99ByWindow, percentiles } from "./latency.js";
+import { AckTimes, type LatencySample, p99ByWindow, percentiles, publishingSpan } from "./latency.js";
 import { withBenchSetup } from "./setup.js";
 import { verifyBooks } from "./verify.js";
 
@@ -37,6 +38,7 @@ export async function benchLive(options: LiveBenchOptions): Promise<void> {
     const vouchers = VOUCHER_KINDS.reduce((n, k) => n + expected.vouchers[k], 0);
     const pool = bench.pool();
     let run: ChildProcess | null = null;
+    const cpu = new CpuReadings();
     try {
       const acks = new AckTimes();
       await simulateCommand({
@@ -51,21 +53,50 @@ export async function benchLive(options: LiveBenchOptions): Promise<void> {
         beforeEvents: async () => {
           run = startCli(["run"], { ...env, METRICS_PORT: String(port) });
           await untilReady(run, port);
+          cpu.start();
         },
         out: (l) => process.stderr.write(`${l}\n`),
       });
       const lastPublish = Date.now();
+      cpu.stop();
       await untilBooked(pool, vouchers);
       const drainedMs = Date.now() - lastPublish;
       const samples = await latencies(pool, acks);
+      const { first, last } = publishingSpan(samples);
+      const cores = coresBySlice(cpu.readings, first, last, WINDOWS);
       const problems = await verifyBooks(pool, expected, null);
-      process.stdout.write(`${formatLive(options, events, samples, drainedMs, problems)}\n`);
+      process.stdout.write(`${formatLive(options, events, samples, cores, drainedMs, problems)}\n`);
       if (problems.length > 0) process.exitCode = 1;
     } finally {
+      cpu.stop();
       await pool.end();
       if (run) await stopRun(run);
     }
   });
+}
+
+/** CPU readings once a second while events are published (none where /proc cannot be read). */
+class CpuReadings {
+  readonly readings: CpuReading[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  start(): void {
+    const read = () => {
+      const cpu = sampleCpu();
+      if (cpu) this.readings.push({ at: Date.now(), cpu });
+    };
+    read();
+    this.timer = setInterval(read, 1_000);
+  }
+
+  /** Takes a last reading, so the last slice ends near the last ack. */
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+    const cpu = sampleCpu();
+    if (cpu) this.readings.push({ at: Date.now(), cpu });
+  }
 }
 
 async function stopRun(run: ChildProcess): Promise<void> {
@@ -122,6 +153,7 @@ function formatLive(
   o: LiveBenchOptions,
   events: number,
   samples: readonly LatencySample[],
+  cores: readonly (CoresInSlice | null)[],
   drainedMs: number,
   problems: string[],
 ): string {
@@ -137,9 +169,24 @@ function formatLive(
           `  p99 in each ${WINDOWS}th of the publishing time: ${p99ByWindow(samples, WINDOWS).map(s).join(", ")}`,
         ]
       : []),
+    ...coresLines(cores),
     `  last voucher booked ${s(drainedMs)} after the last event was acknowledged`,
     problems.length === 0
       ? "  verified: every expected voucher booked exactly once (rows and amounts per kind, ledger lines)"
       : `  NOT VERIFIED:\n    ${problems.join("\n    ")}`,
   ].join("\n");
+}
+
+/**
+ * Cores per process group in the same slices as the p99: the machine has two, and a broker
+ * started a moment ago spends more of them at first (its JVM is still compiling), which is
+ * where a first slice's tail comes from when the pipeline's own share is as later.
+ */
+function coresLines(cores: readonly (CoresInSlice | null)[]): string[] {
+  if (!cores.some((c) => c !== null)) return [];
+  const row = (pick: (c: CoresInSlice) => number) =>
+    cores.map((c) => (c ? pick(c).toFixed(2) : "?")).join(", ");
+  return [
+    `  cores used in each ${WINDOWS}th: finance-posting (run + sink) ${row((c) => c.financePosting)}; broker ${row((c) => c.broker)}; Postgres ${row((c) => c.postgres)}`,
+  ];
 }
