@@ -81,12 +81,8 @@ class CpuReadings {
   private timer: NodeJS.Timeout | null = null;
 
   start(): void {
-    const read = () => {
-      const cpu = sampleCpu();
-      if (cpu) this.readings.push({ at: Date.now(), cpu });
-    };
-    read();
-    this.timer = setInterval(read, 1_000);
+    this.read();
+    this.timer = setInterval(() => this.read(), 1_000);
   }
 
   /** Takes a last reading, so the last slice ends near the last ack. */
@@ -94,6 +90,10 @@ class CpuReadings {
     if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = null;
+    this.read();
+  }
+
+  private read(): void {
     const cpu = sampleCpu();
     if (cpu) this.readings.push({ at: Date.now(), cpu });
   }
@@ -180,7 +180,7 @@ function formatLive(
 /**
  * Cores per process group in the same slices as the p99: the machine has two, and a broker
  * started a moment ago spends more of them at first (its JVM is still compiling), which is
- * where a first slice's tail comes from when the pipeline's own share is as later.
+ * where a first slice's tail comes from when the pipeline's own share is the same as later.
  */
 function coresLines(cores: readonly (CoresInSlice | null)[]): string[] {
   if (!cores.some((c) => c !== null)) return [];
